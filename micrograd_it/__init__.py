@@ -1,0 +1,17 @@
+"""micrograd_it: a scalar autograd engine that shows where and why gradients die."""
+
+from .engine import AnomalyError, Op, Value, detect_anomaly, is_grad_enabled, no_grad
+from .gradcheck import GradcheckError, central_difference, gradcheck
+
+__all__ = [
+    "Value",
+    "Op",
+    "no_grad",
+    "is_grad_enabled",
+    "detect_anomaly",
+    "AnomalyError",
+    "gradcheck",
+    "central_difference",
+    "GradcheckError",
+]
+__version__ = "0.1.0"
