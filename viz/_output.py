@@ -1,0 +1,52 @@
+"""Writing results into an output folder: created if missing, never wiped, each file replaced atomically."""
+
+import io
+import os
+
+from micrograd_it._files import atomic_write
+
+__all__ = ["UserError", "prepare_out_dir", "save_figure", "save_text"]
+
+
+class UserError(Exception):
+    """A mistake the user can fix (bad folder, unknown demo, ...): the CLI prints it as one line, no traceback."""
+
+
+def prepare_out_dir(path):
+    """Create `path` if needed and check that files can be written there; return its absolute path.
+
+    Existing files are left alone (results are replaced one by one as they are
+    written). Raises UserError when the folder cannot be created or written.
+    """
+    path = os.path.abspath(os.fspath(path))
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UserError(f"output folder {path!r} exists and is not a folder")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"cannot create output folder {path!r}: {error.strerror or error}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UserError(f"output folder {path!r} is not writable")
+    return path
+
+
+def save_text(path, text):
+    """Write `text` to `path` atomically; return the path. Raises UserError if it cannot be written."""
+    try:
+        return atomic_write(path, text)
+    except OSError as error:
+        raise UserError(f"cannot write {path!r}: {error.strerror or error}") from None
+
+
+def save_figure(figure, path, dpi=110):
+    """Save a matplotlib Figure to `path` (.png or .svg, from the suffix) atomically; return the path.
+
+    The figure is rendered into memory first, so a reader never sees half a PNG.
+    """
+    suffix = os.path.splitext(path)[1].lstrip(".").lower() or "png"
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=suffix, dpi=dpi, bbox_inches="tight")
+    try:
+        return atomic_write(path, buffer.getvalue())
+    except OSError as error:
+        raise UserError(f"cannot write {path!r}: {error.strerror or error}") from None
