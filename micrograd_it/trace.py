@@ -1,0 +1,209 @@
+"""Per-neuron tracing: what each neuron received, what it output, and how much gradient it let through.
+
+    with net.trace() as tr:
+        loss = mse([net(x) for x in X], Y)
+        loss.backward()
+    lt = tr.layers[0]
+    lt.preact, lt.act          # samples x neurons, plain floats
+    lt.grad_out, lt.grad_in    # d loss / d act, d loss / d preact (valid after backward)
+    lt.saturation(0.99)        # per neuron: fraction of samples on which it is saturated
+    lt.dead(0.99)              # neurons saturated on EVERY sample: they pass (almost) no gradient
+
+A trace keeps the Value objects themselves and reads ``.data``/``.grad``
+lazily, so it sees the gradients of a ``backward()`` run after the forward
+pass. It keeps the graph alive while you hold it. Tracing computes exactly the
+same ops as an untraced call: values and gradients are identical.
+
+When is a neuron saturated on one sample? When it passes (almost) no gradient:
+- tanh: ``|act| > threshold`` (local derivative 1 - act**2 < 1 - threshold**2);
+- sigmoid: ``act > threshold`` or ``act < 1 - threshold``;
+- relu: ``preact <= 0`` (act is 0 and so is its local derivative);
+- leaky_relu (slope 0.01), elu (alpha 1), gelu: the local derivative
+  ``|d act / d preact|`` is below ``1 - threshold``. That is elu's far negative
+  tail (preact < ln(1 - threshold), about -4.6 at 0.99) and gelu's (preact
+  below about -3.1); never for leaky_relu at thresholds <= 0.99, since its
+  slope 0.01 always passes 1% of the gradient -- the leak is what keeps it alive;
+- linear: never.
+A neuron is dead when it is saturated on every sample of the traced batch.
+"""
+
+import math
+
+__all__ = ["Trace", "LayerTrace", "is_saturated"]
+
+_GELU_C = math.sqrt(2.0 / math.pi)
+
+
+def _gelu_slope(x):
+    # derivative of the engine's tanh-approximation GELU (see Value.gelu)
+    t = math.tanh(_GELU_C * (x + 0.044715 * x ** 3)) if abs(x) < 1e100 else math.copysign(1.0, x)
+    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _GELU_C * (1.0 + 3 * 0.044715 * x * x)
+
+
+def is_saturated(activation, preact, act, threshold=0.99):
+    """Return True when a neuron with this `activation`, `preact` and `act` passes (almost) no gradient."""
+    if activation == "tanh":
+        return abs(act) > threshold
+    if activation == "sigmoid":
+        return act > threshold or act < 1.0 - threshold
+    if activation == "relu":
+        return preact <= 0.0
+    if activation == "leaky_relu":
+        return preact <= 0.0 and 0.01 < 1.0 - threshold
+    if activation == "elu":
+        return preact <= 0.0 and math.exp(preact) < 1.0 - threshold
+    if activation == "gelu":
+        return abs(_gelu_slope(preact)) < 1.0 - threshold
+    if activation == "linear":
+        return False
+    raise ValueError(f"unknown activation {activation!r}")
+
+
+def _check_threshold(threshold):
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 < threshold < 1.0:
+        raise ValueError(f"threshold must be a number in (0, 1), got {threshold!r} ({type(threshold).__name__})")
+    return threshold
+
+
+def _mean_std(numbers):
+    """Return (mean, population std) of a list of floats, or (None, None) when empty."""
+    if not numbers:
+        return None, None
+    mean = sum(numbers) / len(numbers)
+    return mean, math.sqrt(sum((x - mean) ** 2 for x in numbers) / len(numbers))
+
+
+class LayerTrace:
+    """What one Layer computed during a trace: one row per call (sample), one column per neuron."""
+
+    def __init__(self, name, activation, n_neurons):
+        self.name = name
+        self.activation = activation
+        self.n_neurons = n_neurons
+        self.preact_nodes = []  # samples x neurons of Values
+        self.act_nodes = []     # the same objects as preact_nodes for "linear"
+
+    def record(self, neurons, x):
+        """Compute every neuron on x (preactivation, then activate), keep the Values, return the acts."""
+        preact_row = [neuron.preactivation(x) for neuron in neurons]
+        act_row = [neuron.activate(preact) for neuron, preact in zip(neurons, preact_row)]
+        self.preact_nodes.append(preact_row)
+        self.act_nodes.append(act_row)
+        return act_row
+
+    @property
+    def n_samples(self):
+        """How many times the layer was called inside the trace."""
+        return len(self.act_nodes)
+
+    @property
+    def preact(self):
+        """samples x neurons of pre-activation values (floats)."""
+        return [[node.data for node in row] for row in self.preact_nodes]
+
+    @property
+    def act(self):
+        """samples x neurons of activation values (floats)."""
+        return [[node.data for node in row] for row in self.act_nodes]
+
+    @property
+    def grad_out(self):
+        """samples x neurons of d loss / d act, the gradient arriving at each neuron's output."""
+        return [[node.grad for node in row] for row in self.act_nodes]
+
+    @property
+    def grad_in(self):
+        """samples x neurons of d loss / d preact, what the neuron passed back (tanh: (1 - act**2) * grad_out)."""
+        return [[node.grad for node in row] for row in self.preact_nodes]
+
+    def saturated(self, threshold=0.99):
+        """samples x neurons of bools: saturated on that sample (see the module docstring per activation)."""
+        threshold = _check_threshold(threshold)
+        return [
+            [is_saturated(self.activation, preact.data, act.data, threshold) for preact, act in zip(prow, arow)]
+            for prow, arow in zip(self.preact_nodes, self.act_nodes)
+        ]
+
+    def saturation(self, threshold=0.99):
+        """Per neuron, the fraction of samples on which it is saturated (0.0 each when no samples)."""
+        flags = self.saturated(threshold)
+        if not flags:
+            return [0.0] * self.n_neurons
+        return [sum(row[j] for row in flags) / len(flags) for j in range(self.n_neurons)]
+
+    def dead(self, threshold=0.99):
+        """Indices of neurons saturated on EVERY sample (none when there are no samples)."""
+        flags = self.saturated(threshold)
+        if not flags:
+            return []
+        return [j for j in range(self.n_neurons) if all(row[j] for row in flags)]
+
+    def summary(self, threshold=0.99):
+        """Return a dict: name, activation, n_samples, n_neurons, act_mean, act_std, saturated_pct, dead, grad_in_mean, grad_in_std."""
+        acts = [value for row in self.act for value in row]
+        grads = [value for row in self.grad_in for value in row]
+        act_mean, act_std = _mean_std(acts)
+        grad_mean, grad_std = _mean_std(grads)
+        flags = [flag for row in self.saturated(threshold) for flag in row]
+        return dict(
+            name=self.name, activation=self.activation, n_samples=self.n_samples, n_neurons=self.n_neurons,
+            act_mean=act_mean, act_std=act_std,
+            saturated_pct=100.0 * sum(flags) / len(flags) if flags else None,
+            dead=len(self.dead(threshold)), grad_in_mean=grad_mean, grad_in_std=grad_std,
+        )
+
+    def __repr__(self):
+        return f"LayerTrace({self.name!r}, {self.activation!r}, {self.n_samples} samples x {self.n_neurons} neurons)"
+
+
+class Trace:
+    """Context manager made by ``module.trace()``; ``tr.layers`` holds one LayerTrace per Layer.
+
+    Each Trace records one ``with`` block. Entering it again, or opening a
+    trace on a layer that is already being traced, raises RuntimeError. On
+    exit, even on error, the layers stop recording; the data stays readable.
+    """
+
+    def __init__(self, named_layers):
+        self._named_layers = list(named_layers)
+        self.layers = [LayerTrace(name, layer.activation, layer.nout) for name, layer in self._named_layers]
+        self._state = "new"
+
+    def __enter__(self):
+        if self._state != "new":
+            raise RuntimeError("this Trace was already used; open a new one with net.trace()")
+        busy = [name for name, layer in self._named_layers if layer._recorder is not None]
+        if busy:
+            raise RuntimeError(f"layers {busy} are already being traced; traces cannot be nested")
+        for (_, layer), layer_trace in zip(self._named_layers, self.layers):
+            layer._recorder = layer_trace
+        self._state = "open"
+        return self
+
+    def __exit__(self, *exc_info):
+        for (_, layer), layer_trace in zip(self._named_layers, self.layers):
+            if layer._recorder is layer_trace:
+                layer._recorder = None
+        self._state = "closed"
+        return False
+
+    def summary(self, threshold=0.99):
+        """Return a list with one `LayerTrace.summary` dict per layer."""
+        return [layer.summary(threshold) for layer in self.layers]
+
+    def __str__(self):
+        header = f"{'layer':<12}{'act':<11}{'samples':>8}{'neurons':>8}{'act mean':>10}{'act std':>9}" \
+                 f"{'sat %':>8}{'dead':>6}{'grad_in mean':>14}{'grad_in std':>13}"
+        lines = [header]
+        for row in self.summary():
+            cells = [_fmt(row[key], spec) for key, spec in (
+                ("act_mean", "10.3f"), ("act_std", "9.3f"), ("saturated_pct", "8.1f"))]
+            grads = [_fmt(row[key], spec) for key, spec in (("grad_in_mean", "14.2e"), ("grad_in_std", "13.2e"))]
+            lines.append(f"{row['name']:<12}{row['activation']:<11}{row['n_samples']:>8}{row['n_neurons']:>8}"
+                         + "".join(cells) + f"{row['dead']:>6}" + "".join(grads))
+        return "\n".join(lines)
+
+
+def _fmt(value, spec):
+    width = int(spec.split(".")[0])
+    return f"{'-':>{width}}" if value is None else format(value, spec)

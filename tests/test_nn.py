@@ -1,0 +1,239 @@
+"""Neuron, Layer, MLP, Embedding: forward against hand recomputation, gradients against finite differences,
+seeding, names, save/load, and training on two moons."""
+
+import json
+import math
+import os
+import statistics
+
+import pytest
+
+from micrograd_it import Value, gradcheck
+from micrograd_it.data import make_moons
+from micrograd_it.losses import hinge, softmax_cross_entropy
+from micrograd_it.nn import ACTIVATIONS, GAINS, MLP, Embedding, Layer, Module, Neuron
+from micrograd_it.optim import SGD
+
+# Each activation written again from its textbook formula, independently of the engine.
+HAND = {
+    "tanh": math.tanh,
+    "relu": lambda x: max(0.0, x),
+    "sigmoid": lambda x: 1.0 / (1.0 + math.exp(-x)),
+    "leaky_relu": lambda x: x if x > 0 else 0.01 * x,
+    "elu": lambda x: x if x > 0 else math.exp(x) - 1.0,
+    "gelu": lambda x: 0.5 * x * (1.0 + math.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3))),
+    "linear": lambda x: x,
+}
+INITS = ["uniform", "scaled", 0.7]
+
+
+def hand_forward(net, x):
+    """Evaluate an MLP with plain floats from its weights."""
+    values = list(x)
+    for layer in net.layers:
+        values = [
+            HAND[layer.activation](n.b.data + sum(w.data * v for w, v in zip(n.w, values))) for n in layer.neurons
+        ]
+    return values
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_forward_matches_hand_recomputation(activation):
+    net = MLP(3, [4, 2], activation=activation, init="scaled", seed=1, bias_init=0.1)
+    x = [0.5, -1.5, 2.0]
+    out = net(x)
+    assert [o.data for o in out] == pytest.approx(hand_forward(net, x), rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("init", INITS)
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_every_parameter_gradient_matches_finite_differences(activation, init):
+    net = MLP(2, [3, 2], activation=activation, init=init, seed=3, bias_init=0.05)
+    X = [[0.3, -0.8], [-1.1, 0.6]]
+
+    def loss(*params):
+        total = Value(0.0)
+        for x in X:
+            for out in net(x):
+                total = total + out * out
+        return total
+
+    assert gradcheck(loss, net.parameters())
+
+
+def test_same_seed_same_network_bit_for_bit():
+    first = MLP(2, [5, 5, 1], init="scaled", seed=42)
+    second = MLP(2, [5, 5, 1], init="scaled", seed=42)
+    third = MLP(2, [5, 5, 1], init="scaled", seed=43)
+    data = [p.data for p in first.parameters()]
+    assert data == [p.data for p in second.parameters()]
+    assert data != [p.data for p in third.parameters()]
+
+
+def test_named_parameters_are_stable_dotted_names():
+    net = MLP(2, [3, 1])
+    names = [name for name, _ in net.named_parameters()]
+    expected = []
+    for layer_index, (nin, nout) in enumerate([(2, 3), (3, 1)]):
+        for n in range(nout):
+            expected += [f"layers.{layer_index}.neurons.{n}.w.{i}" for i in range(nin)]
+            expected.append(f"layers.{layer_index}.neurons.{n}.b")
+    assert names == expected
+    assert [v for _, v in net.named_parameters()] == net.parameters()
+    assert len(set(map(id, net.parameters()))) == len(names)
+
+
+def test_layers_and_default_activations():
+    net = MLP(2, [4, 3, 1], activation="relu")
+    assert [layer.activation for layer in net.layers] == ["relu", "relu", "linear"]
+    assert [(layer.nin, layer.nout) for layer in net.layers] == [(2, 4), (4, 3), (3, 1)]
+    assert isinstance(net([1.0, 2.0]), Value)
+    assert len(MLP(2, [3, 2])([1.0, 2.0])) == 2
+    assert MLP(2, [3, 1], last_activation="sigmoid").layers[-1].activation == "sigmoid"
+
+
+def test_scaled_init_has_std_gain_over_sqrt_fan_in():
+    # 100 x 100 weights from N(0, 1) * gain / sqrt(100): the sample std is within a few % of it
+    for activation in ("tanh", "relu", "sigmoid"):
+        layer = Layer(100, 100, activation=activation, init="scaled", seed=0)
+        weights = [w.data for n in layer.neurons for w in n.w]
+        expected = GAINS[activation] / math.sqrt(100)
+        assert statistics.pstdev(weights) == pytest.approx(expected, rel=0.05)
+    numeric = [w.data for n in Layer(100, 100, init=0.3, seed=0).neurons for w in n.w]
+    assert statistics.pstdev(numeric) == pytest.approx(0.3, rel=0.05)
+
+
+def test_uniform_init_is_micrograds_u_minus_one_one_and_bias_init():
+    layer = Layer(50, 40, init="uniform", seed=0, bias_init=0.25)
+    weights = [w.data for n in layer.neurons for w in n.w]
+    assert all(-1.0 <= w <= 1.0 for w in weights)
+    assert statistics.pstdev(weights) == pytest.approx(1 / math.sqrt(3), rel=0.05)  # std of U(-1, 1)
+    assert all(n.b.data == 0.25 for n in layer.neurons)
+
+
+def test_zero_grad_clears_every_parameter():
+    net = MLP(2, [3, 1], seed=0)
+    net([1.0, -1.0]).backward()
+    assert any(p.grad != 0 for p in net.parameters())
+    net.zero_grad()
+    assert all(p.grad == 0.0 for p in net.parameters())
+
+
+@pytest.mark.parametrize(
+    "make, error, culprit",
+    [
+        (lambda: MLP(2, [3, 1], activation="swish"), ValueError, "swish"),
+        (lambda: MLP(2, [3, 1], init="xavier"), ValueError, "xavier"),
+        (lambda: MLP(2, [3, 1], init=-1.0), ValueError, "-1.0"),
+        (lambda: MLP(2, []), ValueError, "[]"),
+        (lambda: MLP(2, [3, 0]), ValueError, "0"),
+        (lambda: MLP(0, [3]), ValueError, "0"),
+        (lambda: Neuron(2, bias_init="x"), TypeError, "'x'"),
+        (lambda: MLP(2, [3], rng=7), TypeError, "7"),
+        (lambda: MLP(2, [3])([1.0, 2.0, 3.0]), ValueError, "expects 2 inputs, got 3"),
+        (lambda: MLP(2, [3])(5.0), TypeError, "5.0"),
+        (lambda: Embedding(3, 2)([3]), IndexError, "3"),
+        (lambda: Embedding(3, 2)(["a"]), IndexError, "'a'"),
+    ],
+)
+def test_bad_arguments_raise_naming_the_culprit(make, error, culprit):
+    with pytest.raises(error, match=None) as info:
+        make()
+    assert culprit in str(info.value)
+
+
+def test_save_then_load_gives_the_same_predictions(tmp_path):
+    X = [[0.1, 0.2], [-1.0, 0.5], [2.0, -0.3]]
+    net = MLP(2, [4, 4, 1], init="scaled", seed=1)
+    path = net.save(tmp_path / "net.json")
+    other = MLP(2, [4, 4, 1], init="scaled", seed=2)
+    assert [other(x).data for x in X] != [net(x).data for x in X]
+    assert other.load(path) is other
+    assert [other(x).data for x in X] == [net(x).data for x in X]  # JSON floats round-trip exactly
+    assert os.listdir(tmp_path) == ["net.json"]  # the atomic write left no temporary file
+
+
+def _write(path, document):
+    path.write_text(json.dumps(document))
+    return path
+
+
+@pytest.mark.parametrize(
+    "corrupt, culprit",
+    [
+        (lambda doc: doc["parameters"].pop("layers.1.neurons.0.b"), "missing"),
+        (lambda doc: doc["parameters"].update({"layers.0.neurons.9.b": 1.0}), "unexpected"),
+        (lambda doc: doc["parameters"].update({"layers.0.neurons.0.b": "big"}), "layers.0.neurons.0.b"),
+        (lambda doc: doc["parameters"].update({"layers.0.neurons.0.b": True}), "layers.0.neurons.0.b"),
+        (lambda doc: doc.update({"format": "pickle"}), "format"),
+    ],
+)
+def test_load_of_a_mismatched_file_raises_and_leaves_the_model_unchanged(tmp_path, corrupt, culprit):
+    source = MLP(2, [3, 1], seed=0)
+    document = json.loads(source.save(tmp_path / "a.json") and (tmp_path / "a.json").read_text())
+    corrupt(document)
+    target = MLP(2, [3, 1], seed=5)
+    before = [p.data for p in target.parameters()]
+    with pytest.raises(ValueError) as info:
+        target.load(_write(tmp_path / "b.json", document))
+    assert culprit in str(info.value)
+    assert [p.data for p in target.parameters()] == before
+
+
+def test_load_of_another_architecture_or_non_json_raises_and_leaves_the_model_unchanged(tmp_path):
+    path = MLP(2, [4, 1], seed=0).save(tmp_path / "wide.json")
+    target = MLP(2, [3, 1], seed=5)
+    before = [p.data for p in target.parameters()]
+    with pytest.raises(ValueError, match="shapes"):
+        target.load(path)
+    (tmp_path / "junk.json").write_text("{not json")
+    with pytest.raises(ValueError, match="not JSON"):
+        target.load(tmp_path / "junk.json")
+    assert [p.data for p in target.parameters()] == before
+
+
+class CharModel(Module):
+    """The makemore MLP: embed each context character, concatenate, MLP to one logit per character."""
+
+    def __init__(self, vocab, dim, block_size, hidden, seed):
+        self.emb = Embedding(vocab, dim, seed=seed)
+        self.mlp = MLP(dim * block_size, [hidden, vocab], init="scaled", seed=seed + 1)
+
+    def __call__(self, context):
+        return self.mlp(self.emb(context))
+
+
+def test_embedding_returns_concatenated_rows_and_names_them():
+    emb = Embedding(5, 3, seed=0)
+    flat = emb([2, 0, 2])
+    assert flat == emb.C[2] + emb.C[0] + emb.C[2]  # the very same Value objects
+    assert [name for name, _ in emb.named_parameters()][:4] == ["C.0.0", "C.0.1", "C.0.2", "C.1.0"]
+    assert Embedding(5, 3, seed=0).C[4][2].data == emb.C[4][2].data
+
+
+def test_char_model_composes_and_its_gradients_check():
+    model = CharModel(vocab=4, dim=2, block_size=2, hidden=3, seed=0)
+    names = [name for name, _ in model.named_parameters()]
+    assert names[0] == "emb.C.0.0" and names[-1] == "mlp.layers.1.neurons.3.b"
+    contexts, targets = [[0, 1], [2, 3]], [3, 0]
+
+    def loss(*params):
+        return softmax_cross_entropy([model(c) for c in contexts], targets)
+
+    assert gradcheck(loss, model.parameters())
+
+
+def test_mlp_reaches_97_percent_on_two_moons():
+    # micrograd's demo recipe (hinge loss, decaying lr) on a smaller net to keep the test a few seconds
+    X, y = make_moons(n=100, noise=0.1, seed=0, labels=(-1, 1))
+    net = MLP(2, [8, 8, 1], init="scaled", seed=0)
+    opt = SGD(net, lr=1.0)
+    steps = 60
+    for step in range(steps):
+        loss = hinge([net(x) for x in X], y)
+        opt.zero_grad()
+        loss.backward()
+        opt.lr = 1.0 - 0.9 * step / steps
+        opt.step()
+    accuracy = sum((net(x).data > 0) == (label > 0) for x, label in zip(X, y)) / len(y)
+    assert accuracy >= 0.97
