@@ -21,7 +21,7 @@ When is a neuron saturated on one sample? When it passes (almost) no gradient:
 - leaky_relu (slope 0.01), elu (alpha 1), gelu: the local derivative
   ``|d act / d preact|`` is below ``1 - threshold``. That is elu's far negative
   tail (preact < ln(1 - threshold), about -4.6 at 0.99) and gelu's (preact
-  below about -3.1); never for leaky_relu at thresholds <= 0.99, since its
+  below about -3.1); never for leaky_relu at thresholds >= 0.99, since its
   slope 0.01 always passes 1% of the gradient -- the leak is what keeps it alive;
 - linear: never.
 A neuron is dead when it is saturated on every sample of the traced batch.
@@ -48,12 +48,14 @@ def is_saturated(activation, preact, act, threshold=0.99):
         return act > threshold or act < 1.0 - threshold
     if activation == "relu":
         return preact <= 0.0
+    # The rectifier family: local derivative below 1 - threshold, written as
+    # `slope + threshold < 1` because 1 - 0.99 is 0.010000000000000009 in floats.
     if activation == "leaky_relu":
-        return preact <= 0.0 and 0.01 < 1.0 - threshold
+        return preact <= 0.0 and 0.01 + threshold < 1.0
     if activation == "elu":
-        return preact <= 0.0 and math.exp(preact) < 1.0 - threshold
+        return preact <= 0.0 and math.exp(preact) + threshold < 1.0
     if activation == "gelu":
-        return abs(_gelu_slope(preact)) < 1.0 - threshold
+        return abs(_gelu_slope(preact)) + threshold < 1.0
     if activation == "linear":
         return False
     raise ValueError(f"unknown activation {activation!r}")
