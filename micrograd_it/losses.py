@@ -17,9 +17,13 @@ def _describe(value):
     return f"{value!r} ({type(value).__name__})"
 
 
+def _as_value(item):
+    return item if isinstance(item, Value) else Value(item)
+
+
 def _as_list(items, what):
-    """Return `items` as a list (a single Value becomes [Value]); raise TypeError for anything else."""
-    if isinstance(items, Value):
+    """Return `items` as a list (a single Value or number x becomes [x]); raise TypeError for anything else."""
+    if isinstance(items, Value) or (isinstance(items, numbers.Real) and not isinstance(items, bool)):
         return [items]
     if not isinstance(items, (list, tuple)):
         raise TypeError(f"{what} must be a list of Values or numbers, got {_describe(items)}")
@@ -83,10 +87,6 @@ def bce_with_logits(logits, targets):
             raise ValueError(f"bce_with_logits targets must be numbers in [0, 1], got targets[{index}] = {target!r}")
     # -[y log s + (1 - y) log(1 - s)] with s = sigmoid(z) simplifies to softplus(z) - y z
     return _mean([z.softplus() - target * z for z, target in zip(logits, targets)])
-
-
-def _as_value(item):
-    return item if isinstance(item, Value) else Value(item)
 
 
 def _one_cross_entropy(logits, target, where):
