@@ -14,7 +14,7 @@ import sys
 
 from micrograd_it.expr import ExpressionError, build, parse_bindings
 
-from ._output import UserError, prepare_out_dir, save_text
+from ._output import UserError, prepare_out_dir
 
 __all__ = ["main", "DEMOS", "demo_summary"]
 
@@ -168,26 +168,18 @@ def _run_graph(args):
         raise UserError(f"--out must end in .svg, .png or .dot, got {args.out!r}")
     root, leaves = build(args.expression, parse_bindings(args.values))
     root.backward()
-    dot = _import("viz.graph").draw_graph(root)
-    folder = os.path.dirname(os.path.abspath(args.out))
-    prepare_out_dir(folder)
-    if suffix == ".dot":
-        save_text(args.out, dot.source)
-    else:
-        save_text(args.out, _render(dot, suffix[1:]))
+    graph = _import("viz.graph")
+    prepare_out_dir(os.path.dirname(os.path.abspath(args.out)))
+    try:
+        graph.render(graph.draw_graph(root, format=suffix[1:]), args.out)
+    except RuntimeError as error:  # no layout engine, or the engine failed (viz.layout's errors)
+        raise UserError(f"cannot lay out the graph: {error}") from None
+    except OSError as error:
+        raise UserError(f"cannot write {args.out!r}: {error.strerror or error}") from None
     grads = ", ".join(f"d/d{name} = {leaf.grad:.6g}" for name, leaf in leaves.items())
     print(f"{args.expression} = {root.data:.6g}" + (f"; {grads}" if grads else ""))
     print(f"wrote {args.out}")
     return 0
-
-
-def _render(dot, fmt):
-    """Return the rendered bytes of a Digraph, or raise UserError if no layout engine is available."""
-    graph_module = _import("viz.graph")
-    try:
-        return graph_module.render(dot, format=fmt)
-    except (RuntimeError, OSError) as error:
-        raise UserError(f"cannot lay out the graph ({error}); install Graphviz or: pip install graphviz-pure") from None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,88 @@
+"""The study's figures: each one drawn by viz.plots / viz.network and written atomically into the output folder.
+
+Every function returns a dict {kind: path} of what it wrote; report.py embeds
+them by kind.
+"""
+
+import os
+import sys
+
+from matplotlib.figure import Figure
+
+from . import plots
+from ._output import save_figure
+from .graph import render
+from .network import draw_network
+
+__all__ = ["shared_figures", "config_figures", "network_figure", "comparison_figures"]
+
+COLORS = {"bad_init": "#d55e00", "fixed_init": "#0072b2", "high_lr": "#cc79a7"}  # colour-blind safe
+
+
+def _save(fig, out_dir, name):
+    path = os.path.join(out_dir, name)
+    save_figure(fig, path)
+    return path
+
+
+def _new_figure(width=6.4, height=3.6):
+    # A Figure made directly (not through pyplot) is never registered globally and needs no close().
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _figure_of(drawn):
+    """The Figure of what a plots function returned (an Axes, a Figure, or a tuple holding one)."""
+    if isinstance(drawn, tuple):
+        drawn = drawn[0]
+    return drawn if isinstance(drawn, Figure) else drawn.figure
+
+
+def shared_figures(out_dir):
+    """Write the activation gallery (functions and their derivatives); return {"gallery": path}."""
+    return {"gallery": _save(_figure_of(plots.activation_gallery()), out_dir, "activations.png")}
+
+
+def config_figures(out_dir, run, trace, optimizer):
+    """Write one configuration's histograms, saturation map, gradient histogram, update ratios and loss curve."""
+    hidden = trace.layers[0]
+    prefix = run.key
+    written = {}
+    for kind, draw in [("hist_act", plots.activation_hist), ("hist_preact", plots.preact_hist),
+                       ("saturation_map", plots.saturation_map), ("grad_hist", plots.grad_hist)]:
+        fig = _figure_of(draw(hidden))
+        fig.suptitle(run.title)
+        written[kind] = _save(fig, out_dir, f"{prefix}_{kind}.png")
+    written["update_ratio"] = _save(_figure_of(plots.update_ratio_history(optimizer.ratio_history)),
+                                    out_dir, f"{prefix}_update_ratio.png")
+    written["loss"] = _save(_figure_of(plots.loss_curve(run.losses)), out_dir, f"{prefix}_loss.png")
+    return written
+
+
+def network_figure(out_dir, run, model, trace):
+    """Write the per-neuron network graph coloured by gradient health as SVG; return {"network": path}."""
+    path = os.path.join(out_dir, f"{run.key}_network.svg")
+    try:
+        render(draw_network(model, trace), path)
+    except RuntimeError as error:  # no layout engine: the study goes on without this one figure
+        sys.stderr.write(f"micrograd-it: warning: skipped {os.path.basename(path)}: {error}\n")
+        return {}
+    return {"network": path}
+
+
+def comparison_figures(out_dir, runs):
+    """Write the loss curves and the dead-neuron counts of all configurations on shared axes."""
+    loss_fig, dead_fig = _new_figure(), _new_figure()
+    loss_ax, dead_ax = loss_fig.subplots(), dead_fig.subplots()
+    for run in runs:
+        steps = range(len(run.losses))
+        loss_ax.plot(steps, run.losses, color=COLORS.get(run.key), label=f"{run.title} (lr {run.lr:g})")
+        dead_ax.plot(steps, run.dead_over_steps, color=COLORS.get(run.key), label=run.title, drawstyle="steps-mid")
+    loss_ax.set(xlabel="step", ylabel="loss (log scale)", yscale="log", title="Training loss")
+    n_neurons = runs[0].final["n_neurons"] if runs else 0
+    dead_ax.set(xlabel="step", ylabel="dead hidden neurons", ylim=(-0.5, n_neurons + 0.5),
+                title=f"Dead neurons (|tanh| > threshold on every sample of the batch), of {n_neurons}")
+    for ax in (loss_ax, dead_ax):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    return {"loss_comparison": _save(loss_fig, out_dir, "loss_comparison.png"),
+            "dead_over_steps": _save(dead_fig, out_dir, "dead_over_steps.png")}

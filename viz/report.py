@@ -1,0 +1,208 @@
+"""report.html: one self-contained page walking through the seed's argument with this run's figures and numbers.
+
+Every number in the prose comes from the StudyResult of the run (nothing is
+typed in by hand); every figure is embedded; all text is HTML-escaped.
+"""
+
+import os
+
+from ._html import esc, figure, page, table
+from ._output import save_text
+
+__all__ = ["build_report", "write_report"]
+
+
+def write_report(result):
+    """Write report.html into result.out_dir atomically; return its path."""
+    path = os.path.join(result.out_dir, "report.html")
+    save_text(path, build_report(result))
+    return path
+
+
+def _fig(result, figures, kind, caption):
+    path = figures.get(kind)
+    return figure(path, caption, result.out_dir) if path and os.path.exists(path) else ""
+
+
+def _pct(number):
+    return f"{number:.1f}%"
+
+
+def _dead_text(numbers):
+    dead = numbers["dead"]
+    if not dead:
+        return f"none of the {numbers['n_neurons']} neurons is dead"
+    shown = ", ".join(str(index) for index in dead[:20]) + (", ..." if len(dead) > 20 else "")
+    return f"{len(dead)} of {numbers['n_neurons']} neurons are dead (saturated on every sample): {shown}"
+
+
+def _run(result, key):
+    return next(run for run in result.runs if run.key == key)
+
+
+def _intro(result):
+    opt = result.options
+    return [
+        "<h1>Where and why gradients die: tanh saturation in a character-level MLP</h1>",
+        f"<p>This page was written by <code>micrograd-it study</code> (seed {esc(opt.seed)}, "
+        f"{esc(opt.steps)} training steps per configuration, {esc(f'{result.seconds:.1f}')} s in all). "
+        "The model is the seed's makemore MLP on the scalar engine: an embedding table <code>C</code> "
+        f"({esc(opt.emb_dim)} numbers per character), a context of {esc(opt.block_size)} characters, "
+        "one tanh hidden layer, and a softmax over the next character. It is set up three ways from the "
+        "same seed: a <b>bad init</b>, a <b>fixed init</b>, and the fixed init with a <b>too-high "
+        "learning rate</b>.</p>",
+        f"<p>The histograms and saturation maps of the two inits use the seed's full size, "
+        f"{esc(opt.full_samples)} samples &times; {esc(opt.full_hidden)} hidden neurons, in one "
+        f"forward/backward pass. Training uses {esc(opt.hidden)} hidden neurons and batches of "
+        f"{esc(opt.batch)} samples so that the whole study runs in about a minute.</p>",
+    ]
+
+
+def _tanh_section(result):
+    rows = [(f"{x:g}", f"{t:.6f}", f"{grad:.2e}") for x, t, grad in result.tanh_table]
+    flat = [x for x, t, grad in result.tanh_table if grad < 1e-3]
+    flat_text = (f"From x = {flat[0]:g} on, less than a thousandth of the gradient gets through."
+                 if flat else "")
+    return [
+        "<h2>1. What tanh does, and what its derivative does to the gradient</h2>",
+        "<p>tanh squashes any pre-activation into (-1, 1). In backward, the engine multiplies the gradient "
+        "arriving at a tanh node by its local derivative <code>1 - t**2</code>, where <code>t</code> is "
+        "tanh's output. At t = 0 that factor is 1: the gradient passes untouched. At t = &plusmn;1 it is 0: "
+        "the gradient is killed, and nothing below the neuron (its weights, its bias, the embeddings "
+        "feeding it) learns from this sample.</p>",
+        _fig(result, result.figures, "gallery", "Activation functions (solid) and their derivatives (dashed)."),
+        "<p>The same numbers from the engine's own <code>backward()</code> on <code>Value(x).tanh()</code>:</p>",
+        table(["x", "t = tanh(x)", "local gradient 1 - t**2"], rows),
+        f"<p>{esc(flat_text)}</p>",
+    ]
+
+
+def _bad_init_section(result):
+    bad = _run(result, "bad_init")
+    numbers = bad.one_pass
+    opt = result.options
+    low, high, std = (f"{numbers[key]:.1f}" for key in ("preact_min", "preact_max", "preact_std"))
+    loss = f"{numbers['loss']:.2f}"
+    return [
+        "<h2>2. The bad init: pre-activations far out where tanh is flat</h2>",
+        f"<p>With weights drawn from N(0, {esc(f'{opt.bad_init:g}')}&sup2;), the hidden pre-activations of "
+        f"this run spread from {esc(low)} to {esc(high)} (standard deviation {esc(std)}). "
+        f"tanh maps most of them to &plusmn;1: {esc(_pct(numbers['saturated_pct']))} of the "
+        f"{esc(numbers['n_samples'])} &times; {esc(numbers['n_neurons'])} activations have |t| &gt; "
+        f"{esc(opt.threshold)}.</p>",
+        '<div class="row">',
+        _fig(result, bad.figures, "hist_preact", "Pre-activations of the hidden layer (the seed's hist2)."),
+        _fig(result, bad.figures, "hist_act", "Activations h = tanh(pre-activation) (the seed's hist1)."),
+        "</div>",
+        f"<p class=\"key\">On average tanh lets through {esc(_pct(100 * numbers['pass_through']))} of the "
+        "gradient that reaches it (the mean of 1 - t**2 over all samples and neurons).</p>",
+        "<h3>The saturation map</h3>",
+        "<p>Each row is a sample, each column a hidden neuron; white means |t| &gt; "
+        f"{esc(opt.threshold)} (saturated: the gradient dies there). A column that is white from top to "
+        "bottom is a <b>dead neuron</b>: saturated on every sample, so its weights receive no gradient "
+        f"at all from this batch. In this run {esc(_dead_text(numbers))}.</p>",
+        _fig(result, bad.figures, "saturation_map", "Saturation map |h| > threshold (the seed's imshow1); "
+             "dead columns are marked."),
+        _fig(result, bad.figures, "grad_hist", "Gradients of the hidden layer: d loss / d pre-activation "
+             "(after tanh's local derivative) against d loss / d activation (before it)."),
+        f"<p>The loss of this untrained network on the batch is {esc(loss)}: "
+        "the logits are as extreme as the hidden layer, so the network is confidently wrong.</p>",
+    ]
+
+
+def _fix_section(result):
+    bad, fixed = _run(result, "bad_init"), _run(result, "fixed_init")
+    rows = []
+    for label, key, fmt in [("pre-activation std", "preact_std", "{:.2f}"),
+                            ("pre-activation range", None, None),
+                            ("saturated activations", "saturated_pct", "{:.1f}%"),
+                            ("dead neurons", "dead", None),
+                            ("mean 1 - t**2 (gradient let through)", "pass_through", "{:.3f}"),
+                            ("loss at init", "loss", "{:.3f}")]:
+        row = [label]
+        for numbers in (bad.one_pass, fixed.one_pass):
+            if key is None:
+                row.append(f"[{numbers['preact_min']:.1f}, {numbers['preact_max']:.1f}]")
+            elif key == "dead":
+                row.append(f"{len(numbers['dead'])} / {numbers['n_neurons']}")
+            else:
+                row.append(fmt.format(numbers[key]))
+        rows.append(row)
+    rows.append(["loss after training", f"{bad.final['loss']:.3f}", f"{fixed.final['loss']:.3f}"])
+    return [
+        "<h2>3. The fix: scale the weights by (5/3) / sqrt(fan_in)</h2>",
+        "<p>Each pre-activation is a sum of fan_in products. Drawing the weights from "
+        "N(0, 1) &middot; (5/3) / sqrt(fan_in) keeps that sum of order 1 whatever the layer's width, so tanh "
+        "works in its curved middle where 1 - t**2 is large (5/3 is the gain that makes up for tanh's "
+        "squashing). Same seed, same data, same learning rate; only the init changed:</p>",
+        table(["measured at the seed's size", "bad init", "fixed init"], rows),
+        '<div class="row">',
+        _fig(result, fixed.figures, "hist_preact", "Fixed init: pre-activations."),
+        _fig(result, fixed.figures, "hist_act", "Fixed init: activations."),
+        "</div>",
+        _fig(result, fixed.figures, "saturation_map", "Fixed init: saturation map."),
+        _fig(result, fixed.figures, "grad_hist", "Fixed init: gradients of the hidden layer."),
+        "<h3>Training</h3>",
+        '<div class="row">',
+        _fig(result, result.figures, "loss_comparison", "Training loss of the three configurations."),
+        _fig(result, result.figures, "dead_over_steps", "Dead hidden neurons per step (on each step's batch)."),
+        "</div>",
+    ]
+
+
+def _high_lr_section(result):
+    high = _run(result, "high_lr")
+    steps = high.dead_over_steps
+    first_dead = next((step for step, count in enumerate(steps) if count > 0), None)
+    when = (f"The first dead neuron appears at step {first_dead}; at the last step {steps[-1]} of "
+            f"{high.final['n_neurons']} are dead." if first_dead is not None else
+            "In this run no neuron died during training.")
+    return [
+        "<h2>4. A good init is not enough: a too-high learning rate kills neurons during training</h2>",
+        f"<p>The same fixed init, trained with learning rate {esc(f'{high.lr:g}')} instead of "
+        f"{esc(f'{result.options.lr:g}')}. It starts where the fixed init starts (loss "
+        f"{esc(f'{high.losses[0]:.2f}')} at step 0), but each update is so large that it throws weights far "
+        f"out, and with them the pre-activations. {esc(when)} After training, on a fixed evaluation batch, "
+        f"{esc(_pct(high.final['saturated_pct']))} of the activations are saturated and "
+        f"{esc(_dead_text(high.final))}.</p>",
+        _fig(result, high.figures, "saturation_map", "Too-high learning rate: saturation map after training."),
+        '<div class="row">',
+        _fig(result, high.figures, "hist_preact", "Too-high learning rate: pre-activations after training."),
+        _fig(result, high.figures, "hist_act", "Too-high learning rate: activations after training."),
+        "</div>",
+        "<p>The update:data ratio (log10 of the update's size over the parameter's size, per step) shows why: "
+        "around -3 is a healthy pace; far above it, each step rewrites the weights.</p>",
+        '<div class="row">',
+        _fig(result, _run(result, "fixed_init").figures, "update_ratio", "Fixed init: update:data ratio."),
+        _fig(result, high.figures, "update_ratio", "Too-high learning rate: update:data ratio."),
+        "</div>",
+    ]
+
+
+def _network_section(result):
+    parts = ["<h2>5. The network, neuron by neuron</h2>",
+             "<p>Every hidden neuron of the training-size network, coloured by the health of the gradient "
+             "that reaches it: a neuron whose gradient died is marked. The two inits are drawn at the start, "
+             "the too-high learning rate after training.</p>"]
+    for run in result.runs:
+        parts.append(_fig(result, run.figures, "network", f"{run.title}: the network coloured by gradient health."))
+    return parts
+
+
+def _files_section(result):
+    rows = []
+    for run in result.runs:
+        for kind, path in run.figures.items():
+            rows.append([run.title, kind, os.path.relpath(path, result.out_dir)])
+    for kind, path in result.figures.items():
+        rows.append(["all", kind, os.path.relpath(path, result.out_dir)])
+    return ["<h2>Files</h2>",
+            "<p>Every figure above is also a file of its own in the output folder:</p>",
+            table(["configuration", "figure", "file"], rows)]
+
+
+def build_report(result):
+    """Return the report of a StudyResult as one self-contained HTML page (a str)."""
+    parts = (_intro(result) + _tanh_section(result) + _bad_init_section(result) + _fix_section(result)
+             + _high_lr_section(result) + _network_section(result) + _files_section(result))
+    return page("micrograd_it: where and why gradients die", [part for part in parts if part])

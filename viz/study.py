@@ -1,0 +1,257 @@
+"""The saturation study: the seed's makemore-style character MLP, three ways, with figures and a report.
+
+A character-level MLP reads `block_size` characters (each an embedding row of
+the table C), has one tanh hidden layer and a softmax output over the next
+character. It is set up three ways from one seed:
+
+1. bad init: N(0, 1) weights, so the hidden pre-activations spread over about
+   [-20, 20]; tanh saturates and (1 - t**2) kills the gradient;
+2. fixed init: weights N(0, 1) * (5/3) / sqrt(fan_in), so the pre-activations
+   stay where tanh is not flat;
+3. too-high learning rate: the fixed init, trained with a learning rate so
+   large that the updates throw neurons into saturation, where they die.
+
+The one-pass figures (histograms and saturation map) use the seed's full size,
+32 samples x 200 hidden neurons; training uses smaller sizes so the whole study
+runs in about a minute.
+"""
+
+import math
+import random
+import time
+from dataclasses import dataclass, field
+
+from micrograd_it.data import WORDS, build_char_dataset, char_vocab
+from micrograd_it.losses import softmax_cross_entropy
+from micrograd_it.nn import MLP, Embedding, Module
+from micrograd_it.optim import SGD
+
+from ._progress import Progress
+
+__all__ = ["StudyOptions", "CharMLP", "ConfigRun", "StudyResult", "run_study", "format_table", "dataset", "one_pass", "batch_loss"]
+
+
+@dataclass
+class StudyOptions:
+    """Sizes and knobs of the study; the defaults run in about a minute on one core."""
+
+    seed: int = 0
+    steps: int = 40  # training steps per configuration
+    lr: float = 0.5  # learning rate of the bad and fixed init
+    high_lr: float = 5.0  # the too-high learning rate
+    hidden: int = 32  # hidden neurons when training
+    batch: int = 32  # samples per training step
+    block_size: int = 3  # characters of context
+    emb_dim: int = 10  # embedding size: fan_in of the hidden layer = block_size * emb_dim
+    full_samples: int = 32  # the seed's one-pass size ...
+    full_hidden: int = 200  # ... 32 samples x 200 hidden neurons
+    bad_init: float = 1.0  # the bad init: N(0, 1) * bad_init
+    threshold: float = 0.99  # |tanh| above this counts as saturated
+    progress: bool | None = None  # progress bar: None = only when stderr is a terminal
+
+    @classmethod
+    def from_args(cls, args):
+        """Return options from the parsed `micrograd-it study` flags (None = keep the default)."""
+        options = cls(seed=args.seed)
+        if args.full:
+            options.hidden, options.batch = options.full_hidden, options.full_samples
+        for name in ("steps", "lr", "high_lr", "hidden", "batch"):
+            if getattr(args, name, None) is not None:
+                setattr(options, name, getattr(args, name))
+        return options
+
+
+class CharMLP(Module):
+    """The seed's model: embedding table C, then one tanh hidden layer, then logits over the characters.
+
+    A Module, so parameters(), named_parameters() ("C.C.4.1", "mlp.layers.0.neurons.3.w.1") and
+    trace() come with it.
+    """
+
+    def __init__(self, vocab_size, block_size, emb_dim, hidden, init, seed):
+        self.C = Embedding(vocab_size, emb_dim, seed=seed)
+        self.mlp = MLP(block_size * emb_dim, [hidden, vocab_size], activation="tanh", init=init, seed=seed + 1)
+
+    def __call__(self, context):
+        """Return the list of logits (Values) for one context (a list of character indices)."""
+        return self.mlp(self.C(context))
+
+def batch_loss(model, X, Y, indices):
+    """Return the mean softmax cross-entropy of `model` on the samples `indices` (a Value)."""
+    losses = [softmax_cross_entropy(model(X[i]), Y[i]) for i in indices]
+    return sum(losses[1:], losses[0]) * (1.0 / len(losses))
+
+
+@dataclass
+class ConfigRun:
+    """What one configuration measured; figures maps a kind (e.g. "hist_act") to a file path."""
+
+    key: str
+    title: str
+    init: object
+    lr: float
+    one_pass: dict = field(default_factory=dict)  # the seed's size, at init: loss, preact range, saturation, dead
+    initial: dict = field(default_factory=dict)  # training size, at init, on a fixed evaluation batch
+    losses: list = field(default_factory=list)  # training loss per step
+    dead_over_steps: list = field(default_factory=list)  # dead hidden neurons per step (on that step's batch)
+    saturated_over_steps: list = field(default_factory=list)  # % of hidden activations saturated per step
+    final: dict = field(default_factory=dict)  # after training, on a fixed evaluation batch
+    figures: dict = field(default_factory=dict)
+
+
+@dataclass
+class StudyResult:
+    """Everything the report needs: options, per-configuration runs, shared figures, timings."""
+
+    out_dir: str
+    options: StudyOptions
+    runs: list
+    figures: dict = field(default_factory=dict)
+    tanh_table: list = field(default_factory=list)  # (x, tanh x, 1 - tanh(x)**2) computed with the engine
+    seconds: float = 0.0
+    report: str = ""
+
+
+CONFIGS = [
+    ("bad_init", "bad init", "bad"),
+    ("fixed_init", "fixed init", "scaled"),
+    ("high_lr", "too-high learning rate", "scaled"),
+]
+
+
+def layer_numbers(layer, loss, threshold):
+    """Return the measured numbers of one traced tanh layer (and the batch `loss`) as a dict.
+
+    preact_min/max/std: spread of the pre-activations; saturated_pct: % of
+    activations with |t| > threshold; dead: neurons saturated on every sample;
+    pass_through: mean of (1 - t**2), the share of the gradient tanh lets through.
+    """
+    preact = [number for row in layer.preact for number in row]
+    act = [number for row in layer.act for number in row]
+    mean = sum(preact) / len(preact)
+    saturated = [flag for row in layer.saturated(threshold) for flag in row]
+    return {
+        "loss": loss,
+        "n_samples": layer.n_samples,
+        "n_neurons": layer.n_neurons,
+        "preact_min": min(preact),
+        "preact_max": max(preact),
+        "preact_std": math.sqrt(sum((p - mean) ** 2 for p in preact) / len(preact)),
+        "saturated_pct": 100.0 * sum(saturated) / len(saturated),
+        "dead": list(layer.dead(threshold)),
+        "pass_through": sum(1.0 - a * a for a in act) / len(act),
+    }
+
+
+def one_pass(model, X, Y, indices, threshold):
+    """Forward and backward `model` once on `indices`; return (trace, numbers of the hidden layer)."""
+    model.zero_grad()
+    with model.trace() as trace:
+        loss = batch_loss(model, X, Y, indices)
+    loss.backward()
+    return trace, layer_numbers(trace.layers[0], loss.data, threshold)
+
+
+def train(model, X, Y, run, options, batches):
+    """Train `model` with SGD at `run.lr` on `batches`; fill run.losses and the per-step dead/saturation counts.
+
+    Returns the optimizer (its ratio_history holds the update:data ratios).
+    """
+    optimizer = SGD(model.named_parameters(), run.lr)
+    with Progress(len(batches), f"{run.title:<24}", enabled=options.progress) as bar:
+        for indices in batches:
+            with model.trace() as trace:
+                loss = batch_loss(model, X, Y, indices)
+            optimizer.zero_grad()
+            loss.backward()
+            hidden = trace.layers[0]
+            saturated = [flag for row in hidden.saturated(options.threshold) for flag in row]
+            run.dead_over_steps.append(len(hidden.dead(options.threshold)))
+            run.saturated_over_steps.append(100.0 * sum(saturated) / len(saturated))
+            optimizer.step()
+            run.losses.append(loss.data)
+            bar.update(loss=loss.data)
+    return optimizer
+
+
+def tanh_table(points=(0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)):
+    """Return rows (x, tanh x, local derivative 1 - t**2) computed by the engine's backward()."""
+    from micrograd_it import Value
+
+    rows = []
+    for x in points:
+        leaf = Value(x)
+        out = leaf.tanh()
+        out.backward()
+        rows.append((x, out.data, leaf.grad))
+    return rows
+
+
+def run_study(out_dir, options=None):
+    """Run the three configurations, write every figure and report.html into `out_dir`; return a StudyResult."""
+    from . import _study_figures as figures
+    from .report import write_report
+
+    options = options or StudyOptions()
+    started = time.perf_counter()
+    X, Y, vocab_size = dataset(options)
+    sample_rng = random.Random(options.seed)
+    full_indices = sample_rng.sample(range(len(X)), options.full_samples)
+    eval_indices = sample_rng.sample(range(len(X)), options.batch)
+    batches = [[sample_rng.randrange(len(X)) for _ in range(options.batch)] for _ in range(options.steps)]
+    result = StudyResult(out_dir=out_dir, options=options, runs=[], tanh_table=tanh_table())
+    result.figures.update(figures.shared_figures(out_dir))
+    for key, title, init_name in CONFIGS:
+        init = options.bad_init if init_name == "bad" else init_name
+        lr = options.high_lr if key == "high_lr" else options.lr
+        run = ConfigRun(key=key, title=title, init=init, lr=lr)
+        full_model = CharMLP(vocab_size, options.block_size, options.emb_dim, options.full_hidden, init, options.seed)
+        full_trace, run.one_pass = one_pass(full_model, X, Y, full_indices, options.threshold)
+        model = CharMLP(vocab_size, options.block_size, options.emb_dim, options.hidden, init, options.seed)
+        init_trace, run.initial = one_pass(model, X, Y, eval_indices, options.threshold)
+        if key != "high_lr":  # the network as it starts; the high-lr run is drawn after training instead
+            run.figures.update(figures.network_figure(out_dir, run, model, init_trace))
+        optimizer = train(model, X, Y, run, options, batches)
+        final_trace, run.final = one_pass(model, X, Y, eval_indices, options.threshold)
+        if key == "high_lr":
+            run.figures.update(figures.network_figure(out_dir, run, model, final_trace))
+        # histograms and map: the seed's size at init, except for the run whose point is what training did
+        shown_trace = final_trace if key == "high_lr" else full_trace
+        run.figures.update(figures.config_figures(out_dir, run, shown_trace, optimizer))
+        result.runs.append(run)
+    result.figures.update(figures.comparison_figures(out_dir, result.runs))
+    result.seconds = time.perf_counter() - started
+    result.report = write_report(result)
+    return result
+
+
+def dataset(options):
+    """Return (X, Y, vocab_size): every (context, next character) pair of the built-in word list."""
+    X, Y = build_char_dataset(WORDS, block_size=options.block_size)
+    stoi, itos = char_vocab(WORDS)
+    return X, Y, len(itos)
+
+
+def format_table(result):
+    """Return the printed summary: per configuration, loss, saturated %, dead neurons; then the files written."""
+    header = f"{'configuration':<24} {'loss start':>10} {'loss end':>9} {'saturated %':>11} {'dead':>9}  figures"
+    lines = [header, "-" * len(header)]
+    for run in result.runs:
+        shown = run.final if run.key == "high_lr" else run.one_pass
+        dead = f"{len(shown['dead'])}/{shown['n_neurons']}"
+        lines.append(f"{run.title:<24} {run.losses[0] if run.losses else float('nan'):>10.3f} "
+                     f"{run.final['loss']:>9.3f} {shown['saturated_pct']:>11.1f} {dead:>9}  {len(run.figures)} files")
+    lines.append("")
+    lines.append("saturated % and dead: the seed's size at init (bad, fixed init), "
+                 "after training (too-high learning rate)")
+    lines.append(f"wrote {len(_all_files(result))} files into {result.out_dir}")
+    lines.append(f"report: {result.report}")
+    lines.append(f"took {result.seconds:.1f} s")
+    return "\n".join(lines)
+
+
+def _all_files(result):
+    files = list(result.figures.values())
+    for run in result.runs:
+        files.extend(run.figures.values())
+    return files + [result.report]
