@@ -1,0 +1,214 @@
+"""The `micrograd-it` command end to end: every subcommand, every error path and its exit code."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from viz import cli
+from viz._progress import Progress
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def run_main(capsys, *argv):
+    """Run cli.main in-process; return (exit code, stdout, stderr)."""
+    code = cli.main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_one_line_error(code, err, expected_code, *words):
+    assert code == expected_code
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("micrograd-it: error: ")
+    assert "Traceback" not in err
+    for word in words:
+        assert word in lines[0]
+
+
+# -- usage errors --------------------------------------------------------------
+
+@pytest.mark.parametrize("argv, words", [
+    ([], ["COMMAND"]),
+    (["frobnicate"], ["frobnicate"]),
+    (["study", "--steps", "0"], ["--steps", "0"]),
+    (["study", "--steps", "many"], ["many"]),
+    (["study", "--lr", "-1"], ["--lr"]),
+    (["study", "--lr", "nan"], ["--lr"]),
+    (["study", "--bogus"], ["--bogus"]),
+    (["graph"], ["expression"]),
+])
+def test_bad_flags_give_one_line_and_exit_code_2(capsys, argv, words):
+    code, out, err = run_main(capsys, *argv)
+    assert_one_line_error(code, err, 2, *words)
+
+
+def test_help_exits_zero(capsys):
+    code, out, err = run_main(capsys, "--help")
+    assert code == 0 and "study" in out and "demo" in out and "graph" in out
+
+
+# -- graph -----------------------------------------------------------------------
+
+def test_graph_writes_dot_svg_and_png(capsys, tmp_path):
+    for suffix in ("dot", "svg", "png"):
+        path = tmp_path / "sub" / f"neuron.{suffix}"
+        code, out, err = run_main(capsys, "graph", "tanh(x*w + b)", "x=2", "w=-3", "b=6.8813735870195432",
+                                  "--out", str(path))
+        assert code == 0, err
+        data = path.read_bytes()
+        if suffix == "png":
+            assert data.startswith(b"\x89PNG")
+        elif suffix == "svg":
+            assert b"<svg" in data
+        else:
+            assert data.lstrip().startswith((b"digraph", b"strict digraph"))
+        # the printed gradient is the chain rule by hand: d/dw tanh(xw + b) = x (1 - t^2), t = 1/sqrt(2)
+        assert "d/dw = 1" in out  # x (1 - t^2) = 2 * 0.5
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["graph", "__import__('os').system('echo pwned')", "--out", "{tmp}/g.svg"], ["__import__"]),
+    (["graph", "x.y", "x=1", "--out", "{tmp}/g.svg"], ["attribute"]),
+    (["graph", "9**9**9", "--out", "{tmp}/g.svg"], ["exponent"]),
+    (["graph", "x*w", "x=1", "--out", "{tmp}/g.svg"], ["w="]),
+    (["graph", "log(x)", "x=-1", "--out", "{tmp}/g.svg"], ["log"]),
+    (["graph", "x", "x=abc", "--out", "{tmp}/g.svg"], ["abc"]),
+    (["graph", "x", "x=1", "--out", "{tmp}/g.pdf"], [".pdf"]),
+])
+def test_graph_user_errors_give_one_line_and_exit_code_1(capsys, tmp_path, argv, words):
+    argv = [arg.replace("{tmp}", str(tmp_path)) for arg in argv]
+    code, out, err = run_main(capsys, *argv)
+    assert_one_line_error(code, err, 1, *words)
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+def test_graph_without_a_layout_engine_is_a_clear_error(capsys, tmp_path, monkeypatch):
+    import viz.layout
+
+    monkeypatch.setattr(viz.layout, "find_engines", lambda *args, **kwargs: [])
+    code, out, err = run_main(capsys, "graph", "x*2", "x=1", "--out", str(tmp_path / "g.svg"))
+    assert_one_line_error(code, err, 1, "lay out")
+
+
+def test_unwritable_output_folder(capsys, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user who can write anywhere (root)")
+        code, out, err = run_main(capsys, "graph", "x", "x=1", "--out", str(locked / "sub" / "g.svg"))
+        assert_one_line_error(code, err, 1, "locked")
+    finally:
+        locked.chmod(0o700)
+
+
+def test_output_path_that_is_a_file(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("keep me")
+    code, out, err = run_main(capsys, "study", "--out", str(blocker), "--steps", "1")
+    assert_one_line_error(code, err, 1, "not a folder")
+    assert blocker.read_text() == "keep me"
+
+
+# -- demo ------------------------------------------------------------------------------
+
+def test_demo_list_names_every_demo_with_its_summary(capsys):
+    code, out, err = run_main(capsys, "demo", "--list")
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert [line.split()[0] for line in lines] == cli.DEMOS
+    for line, name in zip(lines, cli.DEMOS):
+        assert line[len(name):].strip() == cli.demo_summary(name) != ""
+
+
+def test_unknown_demo(capsys, tmp_path):
+    code, out, err = run_main(capsys, "demo", "nope", "--out", str(tmp_path))
+    assert_one_line_error(code, err, 1, "nope", "neuron_graph")
+
+
+def test_every_demo_file_has_main_and_a_script_entry():
+    for name in cli.DEMOS:
+        source = open(os.path.join(ROOT, "demos", f"{name}.py"), encoding="utf-8").read()
+        assert "def main(out_dir" in source and 'if __name__ == "__main__":' in source, name
+
+
+def test_demo_neuron_graph_through_the_command(capsys, tmp_path):
+    code, out, err = run_main(capsys, "demo", "neuron_graph", "--out", str(tmp_path))
+    assert code == 0, err
+    assert {"neuron.svg", "neuron.png", "neuron_saturated.svg", "neuron_saturated.png"} <= set(os.listdir(tmp_path))
+    assert "d o/d w1 = +1" in out  # x1 (1 - o^2) = 2 * 0.5 = 1, the lecture's number
+
+
+# -- Ctrl-C ------------------------------------------------------------------------------
+
+def test_ctrl_c_exits_130_with_one_line(capsys, monkeypatch):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_run_graph", interrupted)
+    code, out, err = run_main(capsys, "graph", "x", "x=1")
+    assert code == 130
+    assert err.strip().splitlines() == ["micrograd-it: interrupted; the files written so far are kept"]
+
+
+# -- the installed entry points -----------------------------------------------------------------
+
+def test_python_dash_m_runs_the_same_command(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "micrograd_it", "demo", "--list"],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "neuron_graph" in result.stdout
+
+
+def test_python_dash_m_error_exit_code(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "micrograd_it", "graph", "x.y"],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.startswith("micrograd-it: error:") and "Traceback" not in result.stderr
+
+
+# -- progress bar -----------------------------------------------------------------------------
+
+class _Stream:
+    def __init__(self, tty):
+        self.tty, self.text = tty, ""
+
+    def isatty(self):
+        return self.tty
+
+    def write(self, text):
+        self.text += text
+
+    def flush(self):
+        pass
+
+
+def test_progress_bar_is_silent_when_not_a_terminal():
+    stream = _Stream(tty=False)
+    with Progress(10, "x", stream=stream) as bar:
+        for _ in range(10):
+            bar.update(loss=1.0)
+    assert stream.text == ""
+
+
+def test_progress_bar_draws_on_a_terminal_and_clears_its_line():
+    stream = _Stream(tty=True)
+    with Progress(4, "run", stream=stream, width=8) as bar:
+        for _ in range(4):
+            bar.update(loss=0.5)
+        assert bar.line(0.5) == "run [########] 4/4 loss=0.5000"
+    assert "run [########] 4/4 loss=0.5000" in stream.text
+    assert stream.text.endswith("\r\033[K")
+
+
+def test_output_folder_that_cannot_be_created(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("keep me")
+    code, out, err = run_main(capsys, "graph", "x", "x=1", "--out", str(blocker / "sub" / "g.svg"))
+    assert_one_line_error(code, err, 1, "cannot create output folder")
+    assert blocker.read_text() == "keep me"
