@@ -149,7 +149,8 @@ class Value:
     __array_ufunc__ = None
 
     def __init__(self, data, label=""):
-        data = _check_real(data, "Value()")
+        if type(data) is not float:  # floats, the common case, skip the slower numbers.Real check
+            data = _check_real(data, "Value()")
         if not math.isfinite(data):
             raise ValueError(f"Value() needs a finite number, got {data!r} (label {label!r})")
         if not isinstance(label, str):
@@ -454,6 +455,8 @@ def _count_consumers(root):
 
     The counts live on the nodes (a slot) rather than in a dict: it halves the
     cost of backward. Every count is back at 0 when backward has finished.
+    The tests compare counts with ``!= 0`` / ``== 0`` rather than truthiness:
+    Python 3.11 specialises an int comparison, while ``if count:`` calls bool().
     """
     stack = [root]
     pop, push = stack.pop, stack.append
@@ -463,14 +466,14 @@ def _count_consumers(root):
         if x is None:
             continue
         node.grad = 0.0
-        if x._pending:
+        if x._pending != 0:
             x._pending += 1
         else:
             x._pending = 1
             push(x)
         y = node._y
         if y is not None:
-            if y._pending:
+            if y._pending != 0:
                 y._pending += 1
             else:
                 y._pending = 1
@@ -496,13 +499,13 @@ def _backward(root):
         # chain rule: child.grad += local * out.grad
         x.grad += out._dx * g
         x._pending -= 1
-        if not x._pending:
+        if x._pending == 0:
             push(x)
         y = out._y
         if y is not None:
             y.grad += out._dy * g
             y._pending -= 1
-            if not y._pending:
+            if y._pending == 0:
                 push(y)
 
 
