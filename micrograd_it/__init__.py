@@ -15,3 +15,9 @@ __all__ = [
     "GradcheckError",
 ]
 __version__ = "0.1.0"
+
+# Networks and training (standard library only, like the engine).
+from .nn import MLP, Embedding, Layer, Module, Neuron  # noqa: E402
+from .optim import SGD  # noqa: E402
+
+__all__ += ["Module", "Neuron", "Layer", "MLP", "Embedding", "SGD"]

@@ -217,3 +217,25 @@ def test_traced_value_objects_are_the_graph_nodes():
     act_node = tr.layers[0].act_nodes[0][0]
     assert act_node.op == "tanh" and act_node.children == (tr.layers[0].preact_nodes[0][0],)
     assert out.op == "+"
+
+
+def hidden_layer_stats(net, X):
+    with net.trace() as tr:
+        for x in X:
+            net(x)
+    return [(lt.summary()["saturated_pct"], len(lt.dead())) for lt in tr.layers[:-1]]
+
+
+def test_the_seed_experiment_of_the_readme_holds_qualitatively():
+    from micrograd_it.data import make_moons
+
+    X, _ = make_moons(n=100, noise=0.1, seed=0)
+    # wide init: most second-layer activations at +-1, yet zero-mean weights leave no column dead
+    (_, _), (wide_pct, wide_dead) = hidden_layer_stats(MLP(2, [32, 32, 1], init=2.0, seed=0), X)
+    assert wide_pct > 50 and wide_dead == 0
+    # scaled init: a few percent
+    (_, _), (scaled_pct, _) = hidden_layer_stats(MLP(2, [32, 32, 1], init="scaled", seed=0), X)
+    assert scaled_pct < 10
+    # a bias shifts every pre-activation the same way: whole columns saturate
+    (_, _), (_, biased_dead) = hidden_layer_stats(MLP(2, [32, 32, 1], init="scaled", seed=0, bias_init=3.0), X)
+    assert biased_dead > 0
