@@ -1,0 +1,64 @@
+"""What every figure in viz.plots shares: where its Axes come from, its colours, its argument checks.
+
+Figures are made with `matplotlib.figure.Figure` directly, never pyplot: no
+global state, no backend to pick, nothing shown behind the caller's back.
+"""
+
+import math
+import numbers
+
+from matplotlib.figure import Figure
+
+from ._arrays import describe
+
+# Okabe & Ito's palette: told apart by readers with any common colour-vision deficiency.
+BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY, YELLOW, BLACK = (
+    "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+LINE_COLORS = (BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY, BLACK)
+DEAD_COLOR = VERMILLION
+SATURATED_SHADE = "0.88"  # light grey behind the regions where a gradient dies
+
+
+def new_axes(ax, figsize=(6.4, 4.2)):
+    """Return `ax` itself, or the Axes of a new Figure (constrained layout) when `ax` is None."""
+    if ax is not None:
+        if not hasattr(ax, "figure") or not hasattr(ax, "plot"):
+            raise TypeError(f"ax must be a matplotlib Axes, got {describe(ax)}")
+        return ax
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig.add_subplot()
+
+
+def line_color(index):
+    """The colour of the index-th line of a multi-line figure (cycles after 7)."""
+    return LINE_COLORS[index % len(LINE_COLORS)]
+
+
+def check_threshold(threshold):
+    """Return `threshold` when it is a number in (0, 1); raise ValueError naming it otherwise."""
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not 0.0 < threshold < 1.0:
+        raise ValueError(f"threshold must be a number in (0, 1), got {describe(threshold)}")
+    return float(threshold)
+
+
+def check_count(count, what, minimum=1):
+    """Return `count` when it is an int >= minimum; raise ValueError naming it otherwise."""
+    if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < minimum:
+        raise ValueError(f"{what} must be an int >= {minimum}, got {describe(count)}")
+    return int(count)
+
+
+def tanh_saturation_x(threshold):
+    """The |x| beyond which tanh(x) is saturated: atanh(threshold) (2.65 at 0.99)."""
+    return math.atanh(threshold)
+
+
+def saturation_rule(activation, threshold):
+    """Return a short text of when a neuron with this activation counts as saturated (the trace's rules)."""
+    rules = {
+        "tanh": f"|h| > {threshold:g}",
+        "sigmoid": f"h > {threshold:g} or h < {1 - threshold:.3g}",
+        "relu": "h = 0",
+        "linear": "never",
+    }
+    return rules.get(activation, f"slope < {1 - threshold:.3g}")

@@ -1,0 +1,110 @@
+"""Histograms of what flows through a layer: activations, pre-activations, gradients.
+
+One layer -> a 50-bin bar histogram with mean, std and saturated % in the title
+(the micrograd lecture's ``plt.hist(h.view(-1).tolist(), 50)``). Several layers
+(a list of layer traces, or a dict name -> array) -> makemore's per-layer
+version: one line histogram (density) per layer, the numbers in the legend.
+"""
+
+import numpy as np
+
+from ._arrays import as_layers, one_layer
+from .plots_common import BLUE, SATURATED_SHADE, check_count, check_threshold, line_color, new_axes
+from .plots_common import saturation_rule, tanh_saturation_x
+
+
+def _saturated_fraction(values, trace, threshold):
+    """Fraction of saturated entries: the trace's own rule for a layer trace, |h| > threshold for an array."""
+    if trace is not None:
+        flags = np.asarray(trace.saturated(threshold), dtype=bool)
+        return flags.mean(), saturation_rule(trace.activation, threshold)
+    return (np.abs(values) > threshold).mean(), f"|h| > {threshold:g}"
+
+
+def _draw(data, attribute, what, bins, ax, describe_stats, xlabel, single_title):
+    """Draw one bar histogram or one line per layer; return the Axes."""
+    bins = check_count(bins, f"{what} bins")
+    layers = as_layers(data, attribute, what)
+    ax = new_axes(ax)
+    if layers is None:
+        values, trace = one_layer(data, attribute, what)
+        ax.hist(values.ravel(), bins=bins, color=BLUE, edgecolor="white", linewidth=0.4)
+        header = single_title if trace is None else f"{trace.name} ({trace.activation}) {single_title}"
+        ax.set_title(f"{header}, {_shape_text(values)}\n{describe_stats(values, trace)}", fontsize=10)
+        ax.set_ylabel("count")
+    else:
+        for index, (name, values, trace) in enumerate(layers):
+            density, edges = np.histogram(values.ravel(), bins=bins, density=True)
+            label = name if trace is None else f"{name} ({trace.activation})"
+            ax.plot((edges[:-1] + edges[1:]) / 2, density, color=line_color(index), linewidth=1.6,
+                    label=f"{label}: {describe_stats(values, trace)}")
+        # below the axes: the interesting parts (tanh's spikes at +-1, a gradient's spike at 0) stay visible
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.14), frameon=False)
+        ax.set_title(f"{single_title} per layer ({bins} bins, density)", fontsize=10)
+        ax.set_ylabel("density")
+    ax.set_xlabel(xlabel)
+    return ax
+
+
+def _shape_text(values):
+    return " x ".join(str(size) for size in values.shape) + (" (samples x neurons)" if values.ndim == 2 else "")
+
+
+def activation_hist(h, threshold=0.99, bins=50, ax=None):
+    """Histogram of activations `h` (a layer trace's .act or any array-like); return the Axes.
+
+    The title gives mean, std and the saturated %: |h| > threshold for an array,
+    the layer's own rule for a trace (relu: h = 0). Given several layers (list
+    of layer traces, dict name -> array) it draws one line per layer.
+    Raises TypeError/ValueError for non-numeric, ragged, 3-D or empty input.
+    """
+    threshold = check_threshold(threshold)
+
+    def stats(values, trace):
+        fraction, rule = _saturated_fraction(values, trace, threshold)
+        return f"mean {values.mean():+.3f}, std {values.std():.3f}, saturated {100 * fraction:.1f}% ({rule})"
+
+    return _draw(h, "act", "activation_hist h", bins, ax, stats, "activation h", "activations")
+
+
+def preact_hist(preact, threshold=0.99, bins=50, ax=None):
+    """Histogram of pre-activations (a layer trace's .preact or any array-like); return the Axes.
+
+    The saturated % is the share whose tanh would be saturated: |x| > atanh(threshold)
+    (2.65 at 0.99), whatever the layer's activation; that region is shaded grey.
+    Raises TypeError/ValueError like `activation_hist`.
+    """
+    threshold = check_threshold(threshold)
+    edge = tanh_saturation_x(threshold)
+
+    def stats(values, trace):
+        fraction = (np.abs(values) > edge).mean()
+        return f"mean {values.mean():+.3f}, std {values.std():.3f}, tanh-saturated {100 * fraction:.1f}% (|x| > {edge:.2f})"
+
+    ax = _draw(preact, "preact", "preact_hist preact", bins, ax, stats,
+               f"pre-activation x   (grey: |x| > atanh({threshold:g}) = {edge:.2f}, where tanh saturates)",
+               "pre-activations")
+    left, right = ax.get_xlim()
+    for start, stop in ((min(left, -edge), -edge), (edge, max(right, edge))):
+        ax.axvspan(start, stop, color=SATURATED_SHADE, zorder=0, linewidth=0)
+    ax.set_xlim(left, right)
+    return ax
+
+
+def grad_hist(grads, bins=50, ax=None, attribute="grad_in", vanish_tol=1e-6):
+    """Histogram of gradients: a layer trace's `attribute` ("grad_in" = d loss/d preact, what the
+    neuron passed back; or "grad_out" = d loss/d act), or any array-like; return the Axes.
+
+    Several layers draw one line per layer. The title/legend gives mean, std and the % of
+    gradients that vanished, |g| <= vanish_tol (the same tolerance as viz.graph's).
+    Raises TypeError/ValueError like `activation_hist`, and for an unknown `attribute`.
+    """
+    if attribute not in ("grad_in", "grad_out"):
+        raise ValueError(f"grad_hist attribute must be 'grad_in' or 'grad_out', got {attribute!r}")
+
+    def stats(values, trace):
+        vanished = (np.abs(values) <= vanish_tol).mean()
+        return f"mean {values.mean():+.2e}, std {values.std():.2e}, vanished {100 * vanished:.1f}% (|g| <= {vanish_tol:g})"
+
+    xlabel = {"grad_in": "gradient d loss / d preact", "grad_out": "gradient d loss / d act"}[attribute]
+    return _draw(grads, attribute, "grad_hist grads", bins, ax, stats, xlabel, "gradients")
