@@ -216,7 +216,12 @@ class Neuron(Module):
         self._activate = ACTIVATIONS[activation]
 
     def preactivation(self, x):
-        """Return the Value preact = b + w0*x0 + w1*x1 + ... (a chain of `+`, as in the lecture)."""
+        """Return the Value preact = b + w0*x0 + w1*x1 + ... (a chain of `+`, as in the lecture).
+
+        Raises ValueError when len(x) is not fan_in.
+        """
+        if len(x) != len(self.w):
+            raise ValueError(f"this Neuron expects {len(self.w)} inputs, got {len(x)}")
         preact = self.b
         for wi, xi in zip(self.w, x):
             preact = preact + wi * xi
@@ -231,6 +236,8 @@ class Neuron(Module):
     def __call__(self, x):
         """Return act for the inputs x (Values or numbers); same steps as activate(preactivation(x))."""
         # Written out (not activate(preactivation(x))) to save two calls per neuron.
+        if len(x) != len(self.w):
+            raise ValueError(f"this Neuron expects {len(self.w)} inputs, got {len(x)}")
         preact = self.b
         for wi, xi in zip(self.w, x):
             preact = preact + wi * xi

@@ -132,6 +132,8 @@ def test_zero_grad_clears_every_parameter():
         (lambda: MLP(2, [3], rng=7), TypeError, "7"),
         (lambda: MLP(2, [3])([1.0, 2.0, 3.0]), ValueError, "expects 2 inputs, got 3"),
         (lambda: MLP(2, [3])(5.0), TypeError, "5.0"),
+        (lambda: Neuron(2)([1.0]), ValueError, "expects 2 inputs, got 1"),
+        (lambda: Neuron(2).preactivation([1.0, 2.0, 3.0]), ValueError, "expects 2 inputs, got 3"),
         (lambda: Embedding(3, 2)([3]), IndexError, "3"),
         (lambda: Embedding(3, 2)(["a"]), IndexError, "'a'"),
     ],

@@ -2,9 +2,12 @@
 saturation and dead-neuron detection on constructed cases, and the context-manager rules."""
 
 import math
+from contextlib import nullcontext
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from micrograd_it import Value, no_grad
 from micrograd_it.losses import mse
@@ -18,12 +21,7 @@ Y = [1.0, -1.0, 0.5, 0.0]
 def run(net, traced):
     """Forward + mse + backward, traced or not; return (trace or None, outputs, grads)."""
     net.zero_grad()
-    if traced:
-        with net.trace() as tr:
-            preds = [net(x) for x in X]
-            mse(preds, Y).backward()
-    else:
-        tr = None
+    with net.trace() if traced else nullcontext() as tr:
         preds = [net(x) for x in X]
         mse(preds, Y).backward()
     return tr, [p.data for p in preds], [p.grad for p in net.parameters()]
@@ -36,6 +34,34 @@ def test_tracing_changes_no_value_and_no_gradient(activation):
     _, outs_traced, grads_traced = run(net, traced=True)
     assert outs_traced == outs_plain  # bit for bit
     assert grads_traced == grads_plain
+
+
+@settings(max_examples=25)
+@given(
+    activation=st.sampled_from(["tanh", "relu", "sigmoid", "leaky_relu", "elu", "gelu", "linear"]),
+    widths=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    seed=st.integers(0, 2**32 - 1),
+    init=st.sampled_from(["uniform", "scaled", 3.0]),
+)
+def test_property_tracing_is_invisible_to_values_and_gradients(activation, widths, seed, init):
+    net = MLP(2, widths, activation=activation, init=init, seed=seed)
+    _, outs_plain, grads_plain = run_any(net, traced=False)
+    tr, outs_traced, grads_traced = run_any(net, traced=True)
+    assert outs_traced == outs_plain and grads_traced == grads_plain
+    assert [lt.n_samples for lt in tr.layers] == [len(X)] * len(widths)
+
+
+def run_any(net, traced):
+    """Like run(), for any output width: loss = sum of squares of every output."""
+    net.zero_grad()
+    with net.trace() if traced else nullcontext() as tr:
+        outs = [net(x) for x in X]
+        flat = [o for out in outs for o in (out if isinstance(out, list) else [out])]
+        total = flat[0] * flat[0]
+        for o in flat[1:]:
+            total = total + o * o
+        total.backward()
+    return tr, [o.data for o in flat], [p.grad for p in net.parameters()]
 
 
 def test_trace_numbers_match_a_hand_recomputation_from_the_weights():
