@@ -239,3 +239,44 @@ def test_mlp_reaches_97_percent_on_two_moons():
         opt.step()
     accuracy = sum((net(x).data > 0) == (label > 0) for x, label in zip(X, y)) / len(y)
     assert accuracy >= 0.97
+
+
+TORCH_ACTIVATIONS = {
+    "tanh": "tanh", "relu": "relu", "sigmoid": "sigmoid", "elu": "elu", "linear": None,
+    "leaky_relu": "leaky_relu", "gelu": "gelu",
+}
+
+
+@pytest.mark.parametrize("activation", sorted(TORCH_ACTIVATIONS))
+def test_mlp_loss_and_gradients_match_pytorch(activation):
+    torch = pytest.importorskip("torch")
+    functional = torch.nn.functional
+    net = MLP(3, [4, 3, 2], activation=activation, init="scaled", seed=11, bias_init=0.1)
+    X = [[0.2, -0.5, 1.0], [1.3, 0.4, -0.8], [-0.6, 0.9, 0.1]]
+    targets = [1, 0, 1]
+    loss = softmax_cross_entropy([net(x) for x in X], targets)
+    loss.backward()
+
+    weights = [torch.tensor([[w.data for w in n.w] for n in layer.neurons], dtype=torch.float64, requires_grad=True)
+               for layer in net.layers]
+    biases = [torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64, requires_grad=True)
+              for layer in net.layers]
+    h = torch.tensor(X, dtype=torch.float64)
+    for layer, weight, bias in zip(net.layers, weights, biases):
+        h = h @ weight.T + bias
+        name = TORCH_ACTIVATIONS[layer.activation]
+        if name == "gelu":
+            h = functional.gelu(h, approximate="tanh")
+        elif name == "leaky_relu":
+            h = functional.leaky_relu(h, 0.01)
+        elif name is not None:
+            h = getattr(functional, name)(h)
+    torch_loss = functional.cross_entropy(h, torch.tensor(targets))
+    torch_loss.backward()
+    assert loss.data == pytest.approx(torch_loss.item(), rel=1e-12)
+    for layer, weight, bias in zip(net.layers, weights, biases):
+        ours_w = [[w.grad for w in n.w] for n in layer.neurons]
+        ours_b = [n.b.grad for n in layer.neurons]
+        for row, torch_row in zip(ours_w, weight.grad.tolist()):
+            assert row == pytest.approx(torch_row, rel=1e-9, abs=1e-12)
+        assert ours_b == pytest.approx(bias.grad.tolist(), rel=1e-9, abs=1e-12)
