@@ -38,14 +38,14 @@ def save_text(path, text):
         raise UserError(f"cannot write {path!r}: {error.strerror or error}") from None
 
 
-def save_figure(figure, path, dpi=110):
+def save_figure(figure, path, dpi=100):
     """Save a matplotlib Figure to `path` (.png or .svg, from the suffix) atomically; return the path.
 
     The figure is rendered into memory first, so a reader never sees half a PNG.
     """
     suffix = os.path.splitext(path)[1].lstrip(".").lower() or "png"
     buffer = io.BytesIO()
-    figure.savefig(buffer, format=suffix, dpi=dpi, bbox_inches="tight")
+    figure.savefig(buffer, format=suffix, dpi=dpi)
     try:
         return atomic_write(path, buffer.getvalue())
     except OSError as error:

@@ -8,11 +8,11 @@ import os
 import sys
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
 from . import plots
 from ._output import save_figure
 from .graph import render
-from .network import draw_network
 
 __all__ = ["shared_figures", "config_figures", "network_figure", "comparison_figures"]
 
@@ -30,16 +30,9 @@ def _new_figure(width=6.4, height=3.6):
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def _figure_of(drawn):
-    """The Figure of what a plots function returned (an Axes, a Figure, or a tuple holding one)."""
-    if isinstance(drawn, tuple):
-        drawn = drawn[0]
-    return drawn if isinstance(drawn, Figure) else drawn.figure
-
-
 def shared_figures(out_dir):
     """Write the activation gallery (functions and their derivatives); return {"gallery": path}."""
-    return {"gallery": _save(_figure_of(plots.activation_gallery()), out_dir, "activations.png")}
+    return {"gallery": _save(plots.activation_gallery(), out_dir, "activations.png")}
 
 
 def config_figures(out_dir, run, trace, optimizer):
@@ -48,18 +41,31 @@ def config_figures(out_dir, run, trace, optimizer):
     prefix = run.key
     written = {}
     for kind, draw in [("hist_act", plots.activation_hist), ("hist_preact", plots.preact_hist),
-                       ("saturation_map", plots.saturation_map), ("grad_hist", plots.grad_hist)]:
-        fig = _figure_of(draw(hidden))
-        fig.suptitle(run.title)
+                       ("saturation_map", plots.saturation_map)]:
+        fig = draw(hidden).figure
+        fig.suptitle(run.title, fontweight="bold")
         written[kind] = _save(fig, out_dir, f"{prefix}_{kind}.png")
-    written["update_ratio"] = _save(_figure_of(plots.update_ratio_history(optimizer.ratio_history)),
-                                    out_dir, f"{prefix}_update_ratio.png")
-    written["loss"] = _save(_figure_of(plots.loss_curve(run.losses)), out_dir, f"{prefix}_loss.png")
+    # the gradient before tanh's local derivative (d loss/d act) and after it (d loss/d preact)
+    fig = _new_figure(11, 3.8)
+    before_ax, after_ax = fig.subplots(1, 2)
+    plots.grad_hist(hidden, ax=before_ax, attribute="grad_out")
+    plots.grad_hist(hidden, ax=after_ax, attribute="grad_in")
+    fig.suptitle(f"{run.title}: the gradient reaching tanh (left) and what (1 - t**2) lets through (right)",
+                 fontweight="bold")
+    written["grad_hist"] = _save(fig, out_dir, f"{prefix}_grad_hist.png")
+    fig = plots.update_ratio_history(optimizer.ratio_history).figure
+    fig.suptitle(f"{run.title} (lr {run.lr:g})", fontweight="bold")
+    written["update_ratio"] = _save(fig, out_dir, f"{prefix}_update_ratio.png")
+    fig = plots.loss_curve(run.losses).figure
+    fig.suptitle(f"{run.title} (lr {run.lr:g})", fontweight="bold")
+    written["loss"] = _save(fig, out_dir, f"{prefix}_loss.png")
     return written
 
 
 def network_figure(out_dir, run, model, trace):
     """Write the per-neuron network graph coloured by gradient health as SVG; return {"network": path}."""
+    from .network import draw_network
+
     path = os.path.join(out_dir, f"{run.key}_network.svg")
     try:
         render(draw_network(model, trace), path)
@@ -78,10 +84,14 @@ def comparison_figures(out_dir, runs):
         loss_ax.plot(steps, run.losses, color=COLORS.get(run.key), label=f"{run.title} (lr {run.lr:g})")
         dead_ax.plot(steps, run.dead_over_steps, color=COLORS.get(run.key), label=run.title, drawstyle="steps-mid")
     loss_ax.set(xlabel="step", ylabel="loss (log scale)", yscale="log", title="Training loss")
+    for axis in (loss_ax.yaxis,):  # plain numbers (3, 4, 10) rather than 3x10^0 on the log axis
+        axis.set_major_formatter(FormatStrFormatter("%g"))
+        axis.set_minor_formatter(FormatStrFormatter("%g"))
     n_neurons = runs[0].final["n_neurons"] if runs else 0
     dead_ax.set(xlabel="step", ylabel="dead hidden neurons", ylim=(-0.5, n_neurons + 0.5),
                 title=f"Dead neurons (|tanh| > threshold on every sample of the batch), of {n_neurons}")
     for ax in (loss_ax, dead_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
     return {"loss_comparison": _save(loss_fig, out_dir, "loss_comparison.png"),

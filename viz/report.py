@@ -31,7 +31,9 @@ def _pct(number):
 def _dead_text(numbers):
     dead = numbers["dead"]
     if not dead:
-        return f"none of the {numbers['n_neurons']} neurons is dead"
+        return (f"none of the {numbers['n_neurons']} neurons is dead in this strict sense, but "
+                f"{numbers['mostly_saturated']} are saturated on at least 90% of the samples: they learn "
+                "from a handful of samples only")
     shown = ", ".join(str(index) for index in dead[:20]) + (", ..." if len(dead) > 20 else "")
     return f"{len(dead)} of {numbers['n_neurons']} neurons are dead (saturated on every sample): {shown}"
 
@@ -103,8 +105,8 @@ def _bad_init_section(result):
         f"at all from this batch. In this run {esc(_dead_text(numbers))}.</p>",
         _fig(result, bad.figures, "saturation_map", "Saturation map |h| > threshold (the seed's imshow1); "
              "dead columns are marked."),
-        _fig(result, bad.figures, "grad_hist", "Gradients of the hidden layer: d loss / d pre-activation "
-             "(after tanh's local derivative) against d loss / d activation (before it)."),
+        _fig(result, bad.figures, "grad_hist", "Gradients of the hidden layer. Left: d loss / d activation, "
+             "what arrives at tanh. Right: d loss / d pre-activation, after multiplying by 1 - t**2."),
         f"<p>The loss of this untrained network on the batch is {esc(loss)}: "
         "the logits are as extreme as the hidden layer, so the network is confidently wrong.</p>",
     ]
@@ -158,7 +160,7 @@ def _high_lr_section(result):
             f"{high.final['n_neurons']} are dead." if first_dead is not None else
             "In this run no neuron died during training.")
     return [
-        "<h2>4. A good init is not enough: a too-high learning rate kills neurons during training</h2>",
+        "<h2>4. A good init is not enough: a too-high learning rate</h2>",
         f"<p>The same fixed init, trained with learning rate {esc(f'{high.lr:g}')} instead of "
         f"{esc(f'{result.options.lr:g}')}. It starts where the fixed init starts (loss "
         f"{esc(f'{high.losses[0]:.2f}')} at step 0), but each update is so large that it throws weights far "
@@ -189,6 +191,25 @@ def _network_section(result):
     return parts
 
 
+def _remaining_figures(result, html_so_far):
+    """Embed every figure of the run that the sections above did not show, so the page holds them all."""
+    parts = []
+    for run in result.runs:
+        for kind, path in run.figures.items():
+            name = os.path.relpath(path, result.out_dir)
+            if f'data-file="{esc(name)}"' not in html_so_far:
+                parts.append(_fig(result, run.figures, kind, f"{run.title}: {_KIND_NAMES.get(kind, kind)}."))
+    if not parts:
+        return []
+    return ["<h2>6. The other figures of this run</h2>", '<div class="row">'] + parts + ["</div>"]
+
+
+_KIND_NAMES = {"loss": "training loss", "update_ratio": "update:data ratio per step",
+               "grad_hist": "gradients of the hidden layer (left: d loss/d act; right: d loss/d preact)",
+               "hist_act": "activations", "hist_preact": "pre-activations", "saturation_map": "saturation map",
+               "network": "the network coloured by gradient health"}
+
+
 def _files_section(result):
     rows = []
     for run in result.runs:
@@ -204,5 +225,6 @@ def _files_section(result):
 def build_report(result):
     """Return the report of a StudyResult as one self-contained HTML page (a str)."""
     parts = (_intro(result) + _tanh_section(result) + _bad_init_section(result) + _fix_section(result)
-             + _high_lr_section(result) + _network_section(result) + _files_section(result))
+             + _high_lr_section(result) + _network_section(result))
+    parts += _remaining_figures(result, "".join(parts)) + _files_section(result)
     return page("micrograd_it: where and why gradients die", [part for part in parts if part])

@@ -139,6 +139,7 @@ def layer_numbers(layer, loss, threshold):
         "preact_std": math.sqrt(sum((p - mean) ** 2 for p in preact) / len(preact)),
         "saturated_pct": 100.0 * sum(saturated) / len(saturated),
         "dead": list(layer.dead(threshold)),
+        "mostly_saturated": sum(1 for fraction in layer.saturation(threshold) if fraction >= 0.9),
         "pass_through": sum(1.0 - a * a for a in act) / len(act),
     }
 
@@ -188,7 +189,11 @@ def tanh_table(points=(0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)):
 
 
 def run_study(out_dir, options=None):
-    """Run the three configurations, write every figure and report.html into `out_dir`; return a StudyResult."""
+    """Run the three configurations, write every figure and report.html into `out_dir`; return a StudyResult.
+
+    Figures are written as soon as each configuration is done, so an interrupted
+    run keeps what it finished.
+    """
     from . import _study_figures as figures
     from .report import write_report
 
@@ -196,33 +201,60 @@ def run_study(out_dir, options=None):
     started = time.perf_counter()
     X, Y, vocab_size = dataset(options)
     sample_rng = random.Random(options.seed)
-    full_indices = sample_rng.sample(range(len(X)), options.full_samples)
-    eval_indices = sample_rng.sample(range(len(X)), options.batch)
-    batches = [[sample_rng.randrange(len(X)) for _ in range(options.batch)] for _ in range(options.steps)]
+    samples = Samples(X, Y, vocab_size,
+                      full=sample_rng.sample(range(len(X)), options.full_samples),
+                      evaluation=sample_rng.sample(range(len(X)), options.batch),
+                      batches=[[sample_rng.randrange(len(X)) for _ in range(options.batch)]
+                               for _ in range(options.steps)])
     result = StudyResult(out_dir=out_dir, options=options, runs=[], tanh_table=tanh_table())
     result.figures.update(figures.shared_figures(out_dir))
     for key, title, init_name in CONFIGS:
-        init = options.bad_init if init_name == "bad" else init_name
-        lr = options.high_lr if key == "high_lr" else options.lr
-        run = ConfigRun(key=key, title=title, init=init, lr=lr)
-        full_model = CharMLP(vocab_size, options.block_size, options.emb_dim, options.full_hidden, init, options.seed)
-        full_trace, run.one_pass = one_pass(full_model, X, Y, full_indices, options.threshold)
-        model = CharMLP(vocab_size, options.block_size, options.emb_dim, options.hidden, init, options.seed)
-        init_trace, run.initial = one_pass(model, X, Y, eval_indices, options.threshold)
-        if key != "high_lr":  # the network as it starts; the high-lr run is drawn after training instead
-            run.figures.update(figures.network_figure(out_dir, run, model, init_trace))
-        optimizer = train(model, X, Y, run, options, batches)
-        final_trace, run.final = one_pass(model, X, Y, eval_indices, options.threshold)
-        if key == "high_lr":
-            run.figures.update(figures.network_figure(out_dir, run, model, final_trace))
-        # histograms and map: the seed's size at init, except for the run whose point is what training did
-        shown_trace = final_trace if key == "high_lr" else full_trace
-        run.figures.update(figures.config_figures(out_dir, run, shown_trace, optimizer))
-        result.runs.append(run)
+        result.runs.append(run_config(key, title, init_name, samples, options, out_dir, result.runs))
     result.figures.update(figures.comparison_figures(out_dir, result.runs))
     result.seconds = time.perf_counter() - started
     result.report = write_report(result)
     return result
+
+
+@dataclass
+class Samples:
+    """The data set and which samples each part of the study uses (drawn once from the seed)."""
+
+    X: list
+    Y: list
+    vocab_size: int
+    full: list  # the seed's one-pass batch
+    evaluation: list  # the fixed batch measured before and after training
+    batches: list  # one list of indices per training step, the same for every configuration
+
+
+def run_config(key, title, init_name, samples, options, out_dir, previous_runs):
+    """Measure, train and draw one configuration; return its ConfigRun (figures already written)."""
+    from . import _study_figures as figures
+
+    init = options.bad_init if init_name == "bad" else init_name
+    run = ConfigRun(key=key, title=title, init=init, lr=options.high_lr if key == "high_lr" else options.lr)
+    X, Y, threshold = samples.X, samples.Y, options.threshold
+
+    def new_model(hidden):
+        return CharMLP(samples.vocab_size, options.block_size, options.emb_dim, hidden, init, options.seed)
+
+    if key == "high_lr":  # it starts from the fixed init: same one-pass numbers
+        run.one_pass = previous_runs[-1].one_pass
+    else:
+        full_trace, run.one_pass = one_pass(new_model(options.full_hidden), X, Y, samples.full, threshold)
+    model = new_model(options.hidden)
+    init_trace, run.initial = one_pass(model, X, Y, samples.evaluation, threshold)
+    if key != "high_lr":  # the network as it starts; the high-lr run is drawn after training instead
+        run.figures.update(figures.network_figure(out_dir, run, model, init_trace))
+    optimizer = train(model, X, Y, run, options, samples.batches)
+    final_trace, run.final = one_pass(model, X, Y, samples.evaluation, threshold)
+    if key == "high_lr":
+        run.figures.update(figures.network_figure(out_dir, run, model, final_trace))
+    # histograms and map: the seed's size at init, except for the run whose point is what training did
+    shown_trace = final_trace if key == "high_lr" else full_trace
+    run.figures.update(figures.config_figures(out_dir, run, shown_trace, optimizer))
+    return run
 
 
 def dataset(options):
