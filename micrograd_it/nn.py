@@ -109,12 +109,20 @@ class Module:
         return found
 
     def named_parameters(self):
-        """Return [(name, Value)] with stable dotted names such as "layers.0.neurons.3.w.1"."""
+        """Return [(name, Value)] with stable dotted names such as "layers.0.neurons.3.w.1".
+
+        A Value held in two places (tied weights) is listed once, under its first name.
+        """
         found = []
         for name, item in vars(self).items():
             if not name.startswith("_"):
                 _collect(item, name, found)
-        return found
+        unique, seen = [], set()
+        for name, value in found:
+            if id(value) not in seen:
+                seen.add(id(value))
+                unique.append((name, value))
+        return unique
 
     def parameters(self):
         """Return the list of parameter Values (the order of `named_parameters`)."""
@@ -159,7 +167,7 @@ class Module:
         named = self.named_parameters()
         _check_names(path, [name for name, _ in named], saved)
         for name, number in saved.items():
-            if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+            if not _is_finite_number(number):
                 raise ValueError(f"load: parameter {name!r} in {path} must be a finite number, got {_describe(number)}")
         for name, value in named:
             value.data = float(saved[name])
@@ -176,6 +184,15 @@ def _collect(item, path, found):
         for index, element in enumerate(item):
             if isinstance(element, (Value, Module, list)):
                 _collect(element, f"{path}.{index}", found)
+
+
+def _is_finite_number(number):
+    if isinstance(number, bool) or not isinstance(number, (int, float)):
+        return False
+    try:
+        return math.isfinite(number)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def _check_names(path, expected, saved):

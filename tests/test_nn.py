@@ -167,6 +167,8 @@ def _write(path, document):
         (lambda doc: doc["parameters"].update({"layers.0.neurons.9.b": 1.0}), "unexpected"),
         (lambda doc: doc["parameters"].update({"layers.0.neurons.0.b": "big"}), "layers.0.neurons.0.b"),
         (lambda doc: doc["parameters"].update({"layers.0.neurons.0.b": True}), "layers.0.neurons.0.b"),
+        (lambda doc: doc["parameters"].update({"layers.0.neurons.0.b": float("nan")}), "layers.0.neurons.0.b"),
+        (lambda doc: doc["parameters"].update({"layers.0.neurons.0.b": 10**400}), "layers.0.neurons.0.b"),
         (lambda doc: doc.update({"format": "pickle"}), "format"),
     ],
 )
@@ -280,3 +282,14 @@ def test_mlp_loss_and_gradients_match_pytorch(activation):
         for row, torch_row in zip(ours_w, weight.grad.tolist()):
             assert row == pytest.approx(torch_row, rel=1e-9, abs=1e-12)
         assert ours_b == pytest.approx(bias.grad.tolist(), rel=1e-9, abs=1e-12)
+
+
+def test_a_tied_parameter_is_listed_once_under_its_first_name():
+    class Tied(Module):
+        def __init__(self):
+            self.first = Neuron(2, seed=0)
+            self.second = Neuron(2, seed=1)
+            self.second.b = self.first.b
+
+    names = [name for name, _ in Tied().named_parameters()]
+    assert names == ["first.w.0", "first.w.1", "first.b", "second.w.0", "second.w.1"]
