@@ -10,12 +10,11 @@ Every Module names its parameters after the attributes that hold them
 what its layers computed with ``with net.trace() as tr:`` (see trace.py).
 """
 
-import json
 import math
 import numbers
 import random
 
-from ._files import atomic_write
+from ._params_json import load_parameters, save_parameters
 from .engine import Value
 from .trace import Trace
 
@@ -46,8 +45,6 @@ GAINS = {
     "sigmoid": 1.0,
     "linear": 1.0,
 }
-
-_FILE_FORMAT = "micrograd_it.parameters"
 
 
 def _describe(value):
@@ -140,12 +137,7 @@ class Module:
 
     def save(self, path):
         """Write the parameters as JSON {name: number} to `path`, atomically; return the path."""
-        document = {
-            "format": _FILE_FORMAT,
-            "model": repr(self),
-            "parameters": {name: value.data for name, value in self.named_parameters()},
-        }
-        return atomic_write(path, json.dumps(document, indent=1) + "\n")
+        return save_parameters(self.named_parameters(), path, about=repr(self))
 
     def load(self, path):
         """Read parameters saved by `save` into this model; return self.
@@ -154,23 +146,7 @@ class Module:
         unexpected names, a non-finite or non-number value). Everything is
         checked before anything is assigned, so on error the model is unchanged.
         """
-        with open(path, encoding="utf-8") as handle:
-            try:
-                document = json.load(handle)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"load: {path} is not JSON: {error}") from None
-        if not isinstance(document, dict) or document.get("format") != _FILE_FORMAT:
-            raise ValueError(f"load: {path} is not a micrograd_it parameter file (no format {_FILE_FORMAT!r})")
-        saved = document.get("parameters")
-        if not isinstance(saved, dict):
-            raise ValueError(f"load: {path} has no 'parameters' object")
-        named = self.named_parameters()
-        _check_names(path, [name for name, _ in named], saved)
-        for name, number in saved.items():
-            if not _is_finite_number(number):
-                raise ValueError(f"load: parameter {name!r} in {path} must be a finite number, got {_describe(number)}")
-        for name, value in named:
-            value.data = float(saved[name])
+        load_parameters(self.named_parameters(), path)
         return self
 
 
@@ -184,31 +160,6 @@ def _collect(item, path, found):
         for index, element in enumerate(item):
             if isinstance(element, (Value, Module, list)):
                 _collect(element, f"{path}.{index}", found)
-
-
-def _is_finite_number(number):
-    if isinstance(number, bool) or not isinstance(number, (int, float)):
-        return False
-    try:
-        return math.isfinite(number)
-    except OverflowError:  # an int too large for a float
-        return False
-
-
-def _check_names(path, expected, saved):
-    missing = [name for name in expected if name not in saved]
-    expected_set = set(expected)
-    unexpected = [name for name in saved if name not in expected_set]
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} missing (e.g. {missing[:3]})")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected (e.g. {unexpected[:3]})")
-        raise ValueError(
-            f"load: {path} does not match the model's shapes: " + ", ".join(parts)
-            + f"; the model has {len(expected)} parameters, the file {len(saved)}"
-        )
 
 
 class Neuron(Module):
