@@ -1,0 +1,245 @@
+"""The one place that runs a layout engine: DOT text in, SVG/PNG/PDF bytes out.
+
+Which engine? In this order:
+1. a ``dot`` on PATH: the user's own Graphviz (the only one that writes PDF);
+2. the ``graphviz-pure`` binary that ``pip install`` brought along (a port of
+   Graphviz's ``dot`` with fonts built in). It is found through the files of
+   its installed distribution (``importlib.metadata``), not through PATH, so
+   it works from a venv that was never activated.
+
+With neither, or with a format the engine cannot write (PDF needs Graphviz),
+`run_layout` raises `LayoutEngineMissing`, a subclass of graphviz's
+``ExecutableNotFound``, so code that already catches that keeps working.
+Nothing here ever installs software.
+"""
+
+import importlib.metadata
+import os
+import shutil
+import subprocess
+
+import graphviz
+
+from micrograd_it._files import atomic_write
+
+__all__ = ["layout_engine", "find_engines", "run_layout", "write_drawing", "LaidOutDigraph",
+           "LayoutEngineMissing", "LayoutFailed", "FIXES"]
+
+BUNDLED = "graphviz-pure"
+# What graphviz-pure 0.2 can write (its own error message lists them: no pdf, no ps).
+BUNDLED_FORMATS = {"svg", "png", "jpg", "jpeg", "dot", "gv", "xdot", "json", "plain", "plain-ext", "canon"}
+FIXES = "install Graphviz (e.g. apt install graphviz, brew install graphviz), or: pip install graphviz-pure"
+DEFAULT_TIMEOUT = 120  # seconds; a layout that takes longer is a graph too big to read anyway
+
+
+class LayoutEngineMissing(graphviz.ExecutableNotFound):
+    """No layout engine can write the requested format (none installed, or e.g. PDF without Graphviz)."""
+
+    def __init__(self, message):
+        RuntimeError.__init__(self, message)
+
+
+class LayoutFailed(RuntimeError):
+    """The layout engine ran but failed (bad DOT, or it took longer than the timeout)."""
+
+
+class Engine:
+    """A layout engine found on this machine: a `name` to show, the `path` to run, the `formats` it writes."""
+
+    def __init__(self, name, path, formats=None):
+        self.name, self.path, self.formats = name, path, formats
+
+    def can_write(self, fmt):
+        """Return True when this engine writes `fmt` (a system dot is trusted to write everything)."""
+        return self.formats is None or fmt in self.formats
+
+    def __str__(self):
+        return f"{self.name} at {self.path}"
+
+
+def _bundled_binary():
+    """Return the path of graphviz-pure's binary from its distribution's file list, or None."""
+    try:
+        files = importlib.metadata.distribution(BUNDLED).files or []
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    wanted = {BUNDLED, BUNDLED + ".exe"}
+    for file in files:
+        if file.name in wanted:
+            path = os.path.abspath(str(file.locate()))
+            if os.path.isfile(path) and os.access(path, os.X_OK):
+                return path
+    return None
+
+
+def find_engines():
+    """Return the usable engines, best first: a system `dot` on PATH, then the bundled graphviz-pure."""
+    engines = []
+    system_dot = shutil.which("dot")
+    if system_dot:
+        engines.append(Engine("dot", system_dot))
+    bundled = _bundled_binary()
+    if bundled:
+        engines.append(Engine(BUNDLED, bundled, BUNDLED_FORMATS))
+    return engines
+
+
+def layout_engine():
+    """Return a str naming the engine in use, e.g. "dot at /usr/bin/dot", or "none: <how to get one>"."""
+    engines = find_engines()
+    return str(engines[0]) if engines else f"none: {FIXES}"
+
+
+def _missing_message(fmt, engines, dot_path):
+    if engines:
+        found = ", ".join(engine.name for engine in engines)
+        problem = f"no layout engine here can write {fmt.upper()} (found: {found}; only Graphviz's dot writes PDF)"
+    else:
+        problem = f"no layout engine found to make {fmt.upper()}"
+    where = f"the DOT text was written to {dot_path}" if dot_path else "the DOT text is in the graph's .source"
+    return f"{problem}; {where}. Fix: {FIXES}, or save as .dot"
+
+
+def run_layout(dot_source, fmt, *, timeout=DEFAULT_TIMEOUT, dot_path=None):
+    """Lay out `dot_source` (str) with the best engine that writes `fmt`; return the output bytes.
+
+    `dot_path` only names, in the error message, where the caller saved the
+    DOT text. Raises LayoutEngineMissing when no engine writes `fmt`, and
+    LayoutFailed when the engine rejects the DOT or exceeds `timeout` seconds.
+    """
+    fmt = fmt.lower()
+    engines = find_engines()
+    usable = [engine for engine in engines if engine.can_write(fmt)]
+    if not usable:
+        raise LayoutEngineMissing(_missing_message(fmt, engines, dot_path))
+    for engine in usable:
+        try:
+            result = subprocess.run([engine.path, f"-T{fmt}"], input=dot_source.encode("utf-8"),
+                                    capture_output=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise LayoutFailed(f"{engine} took more than {timeout} s to lay out the graph; "
+                               "draw fewer nodes (max_nodes=, group='neuron')") from None
+        except OSError as error:
+            raise LayoutFailed(f"cannot run {engine}: {error}") from None
+        stderr = result.stderr.decode("utf-8", "replace").strip()
+        if result.returncode == 0 and result.stdout:
+            return result.stdout
+        if "not recognized" in stderr and engine is not usable[-1]:
+            continue  # this dot was built without that format: try the next engine
+        raise LayoutFailed(f"{engine} failed (exit code {result.returncode}): {stderr[:500]}")
+    raise LayoutFailed(f"no engine could write {fmt}")  # pragma: no cover  (the loop returns or raises)
+
+
+
+SOURCE_SUFFIXES = {"dot", "gv"}
+
+
+def write_drawing(dot_source, path, fmt=None):
+    """Write `dot_source` laid out as `fmt` (default: from the suffix of `path`) to `path`, atomically.
+
+    ``.dot``/``.gv`` write the DOT text itself and need no engine. Returns the
+    path. When no engine can write `fmt`, the DOT text is written beside `path`
+    (same name, ``.dot``) and LayoutEngineMissing says so.
+    """
+    path = os.fspath(path)
+    fmt = (fmt or os.path.splitext(path)[1].lstrip(".")).lower()
+    if not fmt:
+        raise ValueError(f"cannot tell the format of {path!r}: give it a suffix such as .svg, .png, .pdf or .dot")
+    if fmt in SOURCE_SUFFIXES:
+        return atomic_write(path, dot_source)
+    try:
+        image = run_layout(dot_source, fmt)
+    except LayoutEngineMissing:
+        dot_path = atomic_write(os.path.splitext(path)[0] + ".dot", dot_source)
+        raise LayoutEngineMissing(_missing_message(fmt, find_engines(), dot_path)) from None
+    return atomic_write(path, image)
+
+
+class LaidOutDigraph(graphviz.Digraph):
+    """A graphviz.Digraph whose pipe(), render() and Jupyter display all go through `run_layout`.
+
+    So it renders with the bundled engine when Graphviz is not installed,
+    writes files atomically, leaves no ``.gv`` file behind, and shows a one-line
+    explanation plus the DOT text in a notebook when no engine is available.
+    """
+
+    def pipe(self, format=None, renderer=None, formatter=None, neato_no_op=None, quiet=False, *,
+             engine=None, encoding=None):
+        """Return the graph laid out as `format` (default: the graph's format): bytes, or str with `encoding`."""
+        image = run_layout(self.source, format or self.format)
+        return image.decode(encoding) if encoding else image
+
+    def render(self, filename=None, directory=None, view=False, cleanup=False, format=None,
+               renderer=None, formatter=None, neato_no_op=None, quiet=False, quiet_view=False, *,
+               outfile=None, engine=None, raise_if_result_exists=False, overwrite_source=False):
+        """Write the laid-out graph and return its path (no ``.gv`` source file is written).
+
+        As in graphviz: `outfile` is the output path (format from its suffix),
+        else ``<directory>/<filename>.<format>``. Raises LayoutEngineMissing
+        (the DOT text is then saved beside the output) or LayoutFailed.
+        """
+        if outfile is not None:
+            path = os.fspath(outfile)
+            fmt = format or os.path.splitext(path)[1].lstrip(".") or self.format
+        else:
+            fmt = format or self.format
+            base = os.fspath(filename) if filename is not None else os.path.splitext(self.filename)[0]
+            path = os.path.join(os.fspath(directory or self.directory or ""), f"{base}.{fmt}")
+        if raise_if_result_exists and os.path.exists(path):
+            raise graphviz.FileExistsError(f"output file exists: {path!r}")
+        write_drawing(self.source, path, fmt)
+        if view:
+            graphviz.view(path, quiet=quiet_view)
+        return path
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        try:
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+        except (LayoutEngineMissing, LayoutFailed) as error:
+            return {"text/plain": f"(cannot draw this graph here: {error})\n\n{self.source}"}
+
+
+# -- DOT text: quoting labels so that no label can break or inject into the DOT source ---------
+
+_RECORD_SPECIALS = set("{}|<>")
+
+
+def _clean(char):
+    # control characters and lone surrogates have no business in a label (and break SVG's XML)
+    if char == "\n":
+        return "\\n"
+    if ord(char) < 32 or ord(char) == 127 or 0xD800 <= ord(char) <= 0xDFFF:
+        return "\ufffd"
+    if char == "\\":
+        return "\\\\"
+    if char == '"':
+        return '\\"'
+    return char
+
+
+def quote(text):
+    """Return `text` as a double-quoted DOT string that renders as exactly that text (newlines kept)."""
+    return '"' + "".join(_clean(char) for char in str(text)) + '"'
+
+
+def record_field(text):
+    """Return `text` escaped for one field of a record label: ``{ } | < >`` become text, not structure."""
+    return "".join("\\" + char if char in _RECORD_SPECIALS else _clean(char) for char in str(text))
+
+
+def attributes(attrs):
+    """Return ``[key="value" ...]`` for a dict of DOT attributes (values quoted with `quote`), "" if empty.
+
+    A value wrapped in `Raw` is written as is (for record labels escaped with `record_field`).
+    """
+    if not attrs:
+        return ""
+    parts = [f"{key}={value.text if isinstance(value, Raw) else quote(value)}" for key, value in attrs.items()]
+    return " [" + " ".join(parts) + "]"
+
+
+class Raw:
+    """DOT text already escaped (a record label built from `record_field`); written inside quotes as is."""
+
+    def __init__(self, text):
+        self.text = '"' + text + '"'
