@@ -66,12 +66,16 @@ def decision_boundary(net, X, y, resolution=50, margin=0.5, ax=None):
 
 
 def _fill(ax, xs, ys, scores, n_classes, one_output):
-    """Filled regions per predicted class (contourf, gid "regions") and the boundary lines."""
+    """Filled regions per predicted class (contourf) and the black boundary lines."""
     if one_output:  # a real-valued score, cut at 0
         levels = [min(scores.min(), -1.0), 0.0, max(scores.max(), 1.0)]
-    else:  # argmax indices 0..k-1: cut half-way between them
-        levels = list(np.arange(max(n_classes, int(scores.max()) + 1) + 1) - 0.5)
-    colors = ListedColormap(CLASS_COLORS[:len(levels) - 1])
-    regions = ax.contourf(xs, ys, scores, levels=levels, cmap=colors, alpha=0.3)
-    regions.set_gid("regions")
-    ax.contour(xs, ys, scores, levels=levels[1:-1], colors="black", linewidths=1.2)
+        ax.contourf(xs, ys, scores, levels=levels, cmap=ListedColormap(CLASS_COLORS[:2]), alpha=0.3)
+        ax.contour(xs, ys, scores, levels=[0.0], colors="black", linewidths=1.2)
+        return
+    # argmax indices: one region per class, from its own 0/1 indicator. Contouring the index itself
+    # would interpolate between classes 0 and 2 and draw a false strip of class 1 between them.
+    for index in range(n_classes):
+        chosen = (scores == index).astype(float)
+        if chosen.any():
+            ax.contourf(xs, ys, chosen, levels=[0.5, 1.5], colors=[CLASS_COLORS[index]], alpha=0.3)
+            ax.contour(xs, ys, chosen, levels=[0.5], colors="black", linewidths=1.2)

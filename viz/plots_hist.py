@@ -79,7 +79,8 @@ def preact_hist(preact, threshold=0.99, bins=50, ax=None):
 
     def stats(values, trace):
         fraction = (np.abs(values) > edge).mean()
-        return f"mean {values.mean():+.3f}, std {values.std():.3f}, tanh-saturated {100 * fraction:.1f}% (|x| > {edge:.2f})"
+        return (f"mean {values.mean():+.3f}, std {values.std():.3f}, "
+                f"tanh-saturated {100 * fraction:.1f}% (|x| > {edge:.2f})")
 
     ax = _draw(preact, "preact", "preact_hist preact", bins, ax, stats,
                f"pre-activation x   (grey: |x| > atanh({threshold:g}) = {edge:.2f}, where tanh saturates)",
@@ -104,7 +105,8 @@ def grad_hist(grads, bins=50, ax=None, attribute="grad_in", vanish_tol=1e-6):
 
     def stats(values, trace):
         vanished = (np.abs(values) <= vanish_tol).mean()
-        return f"mean {values.mean():+.2e}, std {values.std():.2e}, vanished {100 * vanished:.1f}% (|g| <= {vanish_tol:g})"
+        return (f"mean {values.mean():+.2e}, std {values.std():.2e}, "
+                f"vanished {100 * vanished:.1f}% (|g| <= {vanish_tol:g})")
 
     xlabel = {"grad_in": "gradient d loss / d preact", "grad_out": "gradient d loss / d act"}[attribute]
     return _draw(grads, attribute, "grad_hist grads", bins, ax, stats, xlabel, "gradients")

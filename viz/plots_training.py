@@ -19,7 +19,8 @@ def _grouped_params(params):
     try:
         named = list(named)
     except TypeError:
-        raise TypeError(f"grad_data_ratio needs a Module or (name, parameter) pairs, got {describe(params)}") from None
+        message = f"grad_data_ratio needs a Module or (name, parameter) pairs, got {describe(params)}"
+        raise TypeError(message) from None
     if not named:
         raise ValueError("grad_data_ratio got no parameters")
     groups = {}
@@ -98,7 +99,8 @@ def update_ratio_history(history, guide=-3.0, ax=None):
             continue
         ratios = as_array([history[i][name] for i in steps], f"update_ratio_history {name!r}", max_ndim=1)
         ax.plot(steps, ratios, color=line_color(index), linewidth=1.4, label=name)
-    ax.axhline(guide, color=BLACK, linestyle="--", linewidth=1, gid="guide", label=f"guide 1e{guide:g} (makemore's rule of thumb)")
+    ax.axhline(guide, color=BLACK, linestyle="--", linewidth=1, gid="guide",
+               label=f"guide 1e{guide:g} (makemore's rule of thumb)")
     ax.legend(fontsize=8, loc="best", frameon=False)
     ax.set_xlabel("step")
     ax.set_ylabel("log10( std(update) / std(data) )")

@@ -268,6 +268,22 @@ def test_decision_boundary_follows_the_nets_zero_and_runs_under_no_grad():
     assert [len(points.get_offsets()) for points in ax.collections[2:]] == [2, 2]
 
 
+def test_decision_boundary_with_several_outputs_draws_no_false_class_between_two_others():
+    from matplotlib.colors import to_rgb
+    from viz.plots_boundary import CLASS_COLORS
+
+    def net(point):  # argmax: class 0 left of x0 = 0, class 2 right of it; class 1 never wins
+        return [Value(-point[0]), Value(-abs(point[0]) - 1.0), Value(point[0])]
+
+    X = [[-1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]
+    ax = decision_boundary(net, X, [0, 1, 2], resolution=21)
+    filled = [collection for collection in ax.collections if getattr(collection, "filled", False)]
+    colours = {tuple(np.round(collection.get_facecolor()[0][:3], 3)) for collection in filled}
+    # contouring the argmax index itself would interpolate 0 -> 2 through 1 and draw a strip of class 1
+    assert tuple(np.round(to_rgb(CLASS_COLORS[1]), 3)) not in colours
+    assert {tuple(np.round(to_rgb(CLASS_COLORS[k]), 3)) for k in (0, 2)} <= colours
+
+
 # -- conventions -----------------------------------------------------------------
 
 FIGURES = [  # every one-panel figure, drawn on the ax it is given (None: a new Figure)
