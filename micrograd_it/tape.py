@@ -1,0 +1,323 @@
+"""Compiled replay: record a graph once, then replay its forward and backward on plain floats.
+
+A training loop builds the same graph on every step; only the numbers change.
+`record` walks the graph once and writes it onto a *tape*: one step per node,
+in topological order, each step naming its op and where its inputs live. A
+replay then runs the tape for new input values with no Value objects at all,
+so there is nothing for Python's garbage collector to chase::
+
+    tape = record(loss, inputs=net.parameters())
+    for step in range(100):
+        loss_value = tape.forward()        # reads each input's current .data
+        grads = tape.backward()            # d loss / d input, in the order of `inputs`
+        for p, g in zip(net.parameters(), grads):
+            p.data -= 0.1 * g
+
+Leaves that are not inputs (the training data, constants) keep the values
+they had when the graph was recorded. Branches are re-decided on every replay
+(a relu whose input changes sign takes its other branch), but the *shape* of
+the graph is fixed: code whose graph depends on the data (an ``if`` on a
+value) must be recorded again.
+
+Tracing: a replay does not call the network's layers, so a trace does not see
+it by itself. `Tape.write_back()` copies the replayed values and gradients
+into the recorded Value objects, and a trace made while recording (which reads
+those objects) then shows the latest replay.
+
+`backend="numpy"` returns a level-batched tape (`micrograd_it.tape_numpy`);
+it needs numpy, while this module needs only the standard library.
+"""
+
+import math
+
+from .engine import Value, _check_real
+
+__all__ = ["record", "Tape", "RULES"]
+
+
+# -- one rule per op: (x, y, params) -> (out, d out/d x, d out/d y) ----------------
+# The same formulas as the Value methods in engine.py, on plain floats.
+# tests/test_tape.py checks, for every op, that they give bit for bit the
+# engine's data and local derivatives.
+
+def _add(x, y, params):
+    return x + y, 1.0, 1.0
+
+
+def _sub(x, y, params):
+    return x - y, 1.0, -1.0
+
+
+def _mul(x, y, params):
+    return x * y, y, x
+
+
+def _div(x, y, params):
+    if y == 0.0:
+        raise ZeroDivisionError(f"division by zero: {x!r} / {y!r}")
+    out = x / y
+    return out, 1.0 / y, -out / y
+
+
+def _neg(x, y, params):
+    return -x, -1.0, 0.0
+
+
+def _pow(x, y, params):
+    n = params[0]
+    if x < 0.0 and not n.is_integer():
+        raise ValueError(f"{x!r} ** {n!r} is not real: negative base with non-integer exponent")
+    if x == 0.0 and n < 1.0 and n != 0.0:
+        raise ZeroDivisionError(f"0.0 ** {n!r}: value or derivative is infinite at 0")
+    return x**n, (n * x ** (n - 1.0) if n != 0.0 else 0.0), 0.0
+
+
+def _rpow(x, y, params):
+    base = params[0]
+    out = base**x
+    return out, out * math.log(base), 0.0
+
+
+def _exp(x, y, params):
+    out = math.exp(x)
+    return out, out, 0.0
+
+
+def _log(x, y, params):
+    if x <= 0.0:
+        raise ValueError(f"log of non-positive value {x!r}")
+    return math.log(x), 1.0 / x, 0.0
+
+
+def _tanh(x, y, params):
+    t = math.tanh(x)
+    return t, 1 - t**2, 0.0
+
+
+def _sigmoid(x, y, params):
+    if x >= 0.0:
+        s = 1.0 / (1.0 + math.exp(-x))
+    else:
+        e = math.exp(x)
+        s = e / (1.0 + e)
+    return s, s * (1.0 - s), 0.0
+
+
+def _relu(x, y, params):
+    return (x, 1.0, 0.0) if x > 0.0 else (0.0, 0.0, 0.0)
+
+
+def _leaky_relu(x, y, params):
+    slope = params[0]
+    return (x, 1.0, 0.0) if x > 0.0 else (slope * x, slope, 0.0)
+
+
+def _elu(x, y, params):
+    alpha = params[0]
+    if x > 0.0:
+        return x, 1.0, 0.0
+    return alpha * math.expm1(x), alpha * math.exp(x), 0.0
+
+
+def _softplus(x, y, params):
+    out = math.log1p(math.exp(-abs(x))) + (x if x > 0.0 else 0.0)
+    return out, _sigmoid(x, y, params)[0], 0.0
+
+
+_GELU_C = math.sqrt(2.0 / math.pi)
+
+
+def _gelu(x, y, params):
+    cube = x * x * x if abs(x) < 1e100 else math.copysign(math.inf, x)
+    t = math.tanh(_GELU_C * (x + 0.044715 * cube))
+    sech2 = 1.0 - t * t
+    local = 0.5 * (1.0 + t)
+    if sech2:
+        local += 0.5 * x * sech2 * _GELU_C * (1.0 + 3 * 0.044715 * x * x)
+    return 0.5 * x * (1.0 + t), local, 0.0
+
+
+RULES = {
+    "+": _add, "-": _sub, "*": _mul, "/": _div, "neg": _neg, "**": _pow, "rpow": _rpow,
+    "exp": _exp, "log": _log, "tanh": _tanh, "sigmoid": _sigmoid, "relu": _relu,
+    "leaky_relu": _leaky_relu, "elu": _elu, "softplus": _softplus, "gelu": _gelu,
+}
+
+
+# -- recording --------------------------------------------------------------------
+
+def topological_order(root):
+    """Return every Value root depends on, each once, inputs before the nodes made from them."""
+    order = []
+    seen = {root}
+    stack = [(root, iter(root.children))]
+    while stack:
+        node, children = stack[-1]
+        for child in children:
+            if child not in seen:
+                seen.add(child)
+                stack.append((child, iter(child.children)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    return order
+
+
+def check_inputs(nodes, inputs):
+    """Return `inputs` as a list of distinct leaf Values; raise TypeError/ValueError naming a bad one."""
+    inputs = list(inputs)
+    seen = set()
+    for i, value in enumerate(inputs):
+        if not isinstance(value, Value):
+            raise TypeError(f"record() inputs must be Values, input {i} is {value!r} ({type(value).__name__})")
+        if not value.is_leaf:
+            raise ValueError(f"record() inputs must be leaves, input {i} ({value!r}) was made by op '{value.op}'")
+        if value in seen:
+            raise ValueError(f"record() input {i} ({value!r}) appears twice")
+        seen.add(value)
+    return inputs
+
+
+def record(root, inputs=(), backend="python"):
+    """Record root's graph onto a tape that replays it for new values of `inputs`.
+
+    `inputs` are the leaf Values that change between replays (for example
+    ``net.parameters()``). Returns a `Tape` (``backend="python"``, standard
+    library only) or a `micrograd_it.tape_numpy.NumpyTape` (``"numpy"``).
+    Raises TypeError for a root or input that is not a Value, ValueError for
+    an input that is not a leaf or appears twice or for an unknown backend,
+    ImportError when the numpy backend is asked for without numpy.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"record() needs a Value as root, got {root!r} ({type(root).__name__})")
+    if backend == "python":
+        return Tape(root, inputs)
+    if backend == "numpy":
+        try:
+            from .tape_numpy import NumpyTape
+        except ImportError as error:
+            raise ImportError("record(backend='numpy') needs numpy: pip install numpy") from error
+        return NumpyTape(root, inputs)
+    raise ValueError(f"record() backend must be 'python' or 'numpy', got {backend!r}")
+
+
+class Tape:
+    """A recorded graph replayed on plain Python floats (one step per node, topological order).
+
+    Build it with `record`. ``nodes`` are the recorded Values (inputs before
+    the nodes made from them), ``inputs`` the Values whose data a replay
+    changes.
+    """
+
+    def __init__(self, root, inputs=()):
+        self.nodes = topological_order(root)
+        self.inputs = check_inputs(self.nodes, inputs)
+        index = {node: i for i, node in enumerate(self.nodes)}
+        sink = len(self.nodes)  # where unary steps send their (zero) second gradient
+        # One step per op node: (rule, out, x, y, params), all positions in the lists below.
+        self._steps = []
+        for out, node in enumerate(self.nodes):
+            if node.is_leaf:
+                continue
+            children = node.children
+            x = index[children[0]]
+            y = index[children[1]] if len(children) == 2 else sink
+            self._steps.append((RULES[node.op], out, x, y, node.op_params))
+        self._input_positions = [index.get(value) for value in self.inputs]
+        self._data = [node.data for node in self.nodes] + [0.0]
+        self._dx = [0.0] * (sink + 1)
+        self._dy = [0.0] * (sink + 1)
+        self._grad = None
+
+    def __len__(self):
+        return len(self.nodes)
+
+    def forward(self, values=None):
+        """Replay the forward pass; return the root's new value.
+
+        `values` gives one number per input (default: each input's current
+        ``.data``). Raises TypeError/ValueError for bad values, and the op's
+        own error (ValueError, ZeroDivisionError, OverflowError) naming the
+        node when a new value leaves an op's domain or overflows.
+        """
+        data = self._data
+        for position, number in zip(self._input_positions, self._input_values(values)):
+            if position is not None:
+                data[position] = number
+        dx, dy = self._dx, self._dy
+        for rule, out, x, y, params in self._steps:
+            try:
+                data[out], dx[out], dy[out] = rule(data[x], data[y], params)
+            except (ArithmeticError, ValueError) as error:
+                raise type(error)(f"replay of {self._describe(out)}: {error}") from None
+        # Fast check: a sum of finite floats is finite (unless it overflows, and
+        # then the exact scan below decides); one C-level sum costs far less than
+        # checking every node.
+        if not math.isfinite(sum(data) + sum(dx) + sum(dy)):
+            self._raise_non_finite()
+        self._grad = None
+        return data[len(self.nodes) - 1]
+
+    def backward(self, grad=1.0):
+        """Replay backward from the root (seeded with `grad`); return the list of d root / d input.
+
+        Must follow `forward`. An input the root does not depend on gets 0.0.
+        """
+        if type(grad) is not float:
+            grad = _number(grad, "backward(grad)")
+        data, dx, dy = self._data, self._dx, self._dy
+        grads = [0.0] * len(data)
+        grads[len(self.nodes) - 1] = grad
+        for rule, out, x, y, params in reversed(self._steps):
+            g = grads[out]
+            # chain rule: child.grad += local * out.grad
+            grads[x] += dx[out] * g
+            grads[y] += dy[out] * g
+        self._grad = grads
+        return [0.0 if position is None else grads[position] for position in self._input_positions]
+
+    def write_back(self):
+        """Copy the last replay's values (and gradients, after `backward`) into the recorded Values.
+
+        Afterwards the Values -- and a trace or a drawing that reads them --
+        show the replay. Leaves get their gradient added to ``.grad`` like the
+        object engine's backward; other nodes get it assigned. Returns None.
+        """
+        for node, number in zip(self.nodes, self._data):
+            node.data = number
+        if self._grad is not None:
+            for node, g in zip(self.nodes, self._grad):
+                if node.is_leaf:
+                    node.grad += g
+                else:
+                    node.grad = g
+
+    def _input_values(self, values):
+        if values is None:
+            return [value.data for value in self.inputs]
+        values = list(values)
+        if len(values) != len(self.inputs):
+            raise ValueError(f"forward() needs {len(self.inputs)} values (one per input), got {len(values)}")
+        return [_number(number, f"forward() value {i}") for i, number in enumerate(values)]
+
+    def _describe(self, position):
+        node = self.nodes[position]
+        label = f" (label {node.label!r})" if node.label else ""
+        return f"op '{node._op}' at node {position}{label}"
+
+    def _raise_non_finite(self):
+        for rule, out, x, y, params in self._steps:
+            for what, number in (("value", self._data[out]), ("local derivative", self._dx[out]),
+                                 ("local derivative", self._dy[out])):
+                if not math.isfinite(number):
+                    inputs = (self._data[x],) if y == len(self.nodes) else (self._data[x], self._data[y])
+                    raise OverflowError(f"replay of {self._describe(out)}: {what} is {number!r} at inputs {inputs}")
+
+
+def _number(number, what):
+    """Return number as a finite float, or raise TypeError/ValueError naming it."""
+    number = _check_real(number, what)
+    if not math.isfinite(number):
+        raise ValueError(f"{what} needs a finite number, got {number!r}")
+    return number

@@ -1,0 +1,256 @@
+"""Level-batched replay with numpy: the tape of `micrograd_it.tape`, one numpy call per group of nodes.
+
+A node's *level* is the length of the longest path from a leaf to it, so all
+nodes of a level depend only on lower levels and can be computed together.
+`NumpyTape` numbers the nodes level by level and, within a level, op by op,
+so that each (level, op) group is one contiguous slice of the value array:
+a group's forward is a gather of its inputs, one vectorised rule, and a slice
+assignment. Backward walks the levels downwards; each level's chain-rule step
+``child.grad += local * out.grad`` is one multiply and one ``np.bincount``
+(which adds up the contributions of a child used several times).
+
+Use it through ``record(root, inputs, backend="numpy")``. Results equal the
+object engine's to rounding (numpy's tanh/exp and the order of additions may
+differ in the last bit); tests/test_tape.py checks 1e-12 relative.
+"""
+
+import numpy as np
+
+from .tape import check_inputs, topological_order
+
+__all__ = ["NumpyTape", "RULES"]
+
+
+# -- one vectorised rule per op: (x, y, params) -> (out, d out/d x, d out/d y) ------
+# The numpy twins of engine.py's ops; tests/test_tape.py checks them against
+# the engine for every op.
+
+def _add(x, y, params):
+    return x + y, 1.0, 1.0
+
+
+def _sub(x, y, params):
+    return x - y, 1.0, -1.0
+
+
+def _mul(x, y, params):
+    return x * y, y, x
+
+
+def _div(x, y, params):
+    if (y == 0.0).any():
+        raise ZeroDivisionError("division by zero")
+    out = x / y
+    return out, 1.0 / y, -out / y
+
+
+def _neg(x, y, params):
+    return -x, -1.0, 0.0
+
+
+def _pow(x, y, params):
+    n = params[0]
+    if not float(n).is_integer() and (x < 0.0).any():
+        raise ValueError(f"negative base ** {n!r} is not real: non-integer exponent")
+    if n < 1.0 and n != 0.0 and (x == 0.0).any():
+        raise ZeroDivisionError(f"0.0 ** {n!r}: value or derivative is infinite at 0")
+    local = n * x ** (n - 1.0) if n != 0.0 else 0.0
+    return x**n, local, 0.0
+
+
+def _rpow(x, y, params):
+    base = params[0]
+    out = base**x
+    return out, out * np.log(base), 0.0
+
+
+def _exp(x, y, params):
+    out = np.exp(x)
+    return out, out, 0.0
+
+
+def _log(x, y, params):
+    if (x <= 0.0).any():
+        raise ValueError(f"log of non-positive value {x[x <= 0.0][0]!r}")
+    return np.log(x), 1.0 / x, 0.0
+
+
+def _tanh(x, y, params):
+    t = np.tanh(x)
+    return t, 1 - t**2, 0.0
+
+
+def _sigmoid(x, y, params):
+    e = np.exp(-np.abs(x))  # e^-x for x >= 0, e^x below: never overflows
+    s = np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return s, s * (1.0 - s), 0.0
+
+
+def _relu(x, y, params):
+    positive = x > 0.0
+    return np.where(positive, x, 0.0), np.where(positive, 1.0, 0.0), 0.0
+
+
+def _leaky_relu(x, y, params):
+    slope = params[0]
+    positive = x > 0.0
+    return np.where(positive, x, slope * x), np.where(positive, 1.0, slope), 0.0
+
+
+def _elu(x, y, params):
+    alpha = params[0]
+    positive = x > 0.0
+    negative_part = np.minimum(x, 0.0)
+    return (np.where(positive, x, alpha * np.expm1(negative_part)),
+            np.where(positive, 1.0, alpha * np.exp(negative_part)), 0.0)
+
+
+def _softplus(x, y, params):
+    out = np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0.0)
+    return out, _sigmoid(x, y, params)[0], 0.0
+
+
+_GELU_C = np.sqrt(2.0 / np.pi)
+
+
+def _gelu(x, y, params):
+    cube = np.where(np.abs(x) < 1e100, x * x * x, np.copysign(np.inf, x))
+    t = np.tanh(_GELU_C * (x + 0.044715 * cube))
+    sech2 = 1.0 - t * t
+    slope = np.where(sech2 != 0.0, 0.5 * x * sech2 * _GELU_C * (1.0 + 3 * 0.044715 * x * x), 0.0)
+    return 0.5 * x * (1.0 + t), 0.5 * (1.0 + t) + slope, 0.0
+
+
+RULES = {
+    "+": _add, "-": _sub, "*": _mul, "/": _div, "neg": _neg, "**": _pow, "rpow": _rpow,
+    "exp": _exp, "log": _log, "tanh": _tanh, "sigmoid": _sigmoid, "relu": _relu,
+    "leaky_relu": _leaky_relu, "elu": _elu, "softplus": _softplus, "gelu": _gelu,
+}
+
+
+def _levels(nodes):
+    """Return each node's level (0 for leaves, else 1 + the highest level among its children)."""
+    level = {}
+    for node in nodes:
+        level[node] = 1 + max(level[child] for child in node.children) if not node.is_leaf else 0
+    return level
+
+
+class NumpyTape:
+    """A recorded graph replayed level by level with numpy; same interface as `micrograd_it.tape.Tape`."""
+
+    def __init__(self, root, inputs=()):
+        order = topological_order(root)
+        level = _levels(order)
+        key = {node: (level[node], node.op, node.op_params) for node in order}
+        # Leaves first, then op nodes grouped by (level, op, params); sorted() is stable.
+        self.nodes = sorted(order, key=lambda node: (level[node], node.op, str(node.op_params)))
+        self.inputs = check_inputs(self.nodes, inputs)
+        index = {node: i for i, node in enumerate(self.nodes)}
+        self._root = index[root]
+        self._input_positions = np.array([index.get(value, -1) for value in self.inputs], dtype=np.intp)
+        self._data = np.array([node.data for node in self.nodes], dtype=float)
+        self._groups, self._levels = self._plan(index, key)
+        self._local = np.zeros(sum(len(group[2]) + len(group[3]) for group in self._groups))
+        self._grad = None
+
+    def _plan(self, index, key):
+        """Return the forward groups (rule, start, x, y, params, local_start) and backward levels."""
+        groups, levels = [], []
+        start, edge = 0, 0
+        while start < len(self.nodes) and self.nodes[start].is_leaf:
+            start += 1
+        while start < len(self.nodes):
+            end = start
+            while end < len(self.nodes) and key[self.nodes[end]] == key[self.nodes[start]]:
+                end += 1
+            members = self.nodes[start:end]
+            x = np.array([index[node.children[0]] for node in members], dtype=np.intp)
+            binary = len(members[0].children) == 2
+            y = np.array([index[node.children[1]] for node in members] if binary else [], dtype=np.intp)
+            groups.append((RULES[members[0].op], start, x, y, members[0].op_params, edge))
+            edge += len(x) + len(y)
+            start = end
+        for rule, start, x, y, params, local_start in groups:
+            outs = np.arange(start, start + len(x), dtype=np.intp)
+            level = key[self.nodes[start]][0]
+            if not levels or levels[-1][0] != level:
+                levels.append([level, [], [], local_start])
+            levels[-1][1].extend([outs, outs[: len(y)]])
+            levels[-1][2].extend([x, y])
+        planned = []
+        for level, outs, children, local_start in levels:
+            outs, children = np.concatenate(outs), np.concatenate(children)
+            targets, slots = np.unique(children, return_inverse=True)
+            planned.append((outs, targets, slots, local_start, local_start + len(outs)))
+        return groups, planned[::-1]
+
+    def __len__(self):
+        return len(self.nodes)
+
+    def forward(self, values=None):
+        """Replay the forward pass; return the root's new value (a float).
+
+        `values`: one number per input (a sequence or array; default: the
+        inputs' current ``.data``). Raises ValueError for a wrong count or a
+        non-finite value, the op's error when a value leaves its domain, and
+        OverflowError when a value or local derivative overflows.
+        """
+        data, local = self._data, self._local
+        new = np.array([v.data for v in self.inputs] if values is None else values, dtype=float)
+        if new.shape != (len(self.inputs),):
+            raise ValueError(f"forward() needs {len(self.inputs)} values (one per input), got shape {new.shape}")
+        if not np.isfinite(new).all():
+            raise ValueError(f"forward() values must be finite, got {new[~np.isfinite(new)][0]!r}")
+        known = self._input_positions >= 0
+        data[self._input_positions[known]] = new[known]
+        with np.errstate(all="ignore"):  # overflow is reported below, naming the op
+            for rule, start, x, y, params, local_start in self._groups:
+                end = start + len(x)
+                try:
+                    out, dx, dy = rule(data[x], data[y] if len(y) else None, params)
+                except (ArithmeticError, ValueError) as error:
+                    raise type(error)(f"replay of op '{self.nodes[start]._op}': {error}") from None
+                data[start:end] = out
+                local[local_start:local_start + len(x)] = dx
+                if len(y):
+                    local[local_start + len(x):local_start + 2 * len(x)] = dy
+        if not (np.isfinite(data).all() and np.isfinite(local).all()):
+            self._raise_non_finite()
+        self._grad = None
+        return float(data[self._root])
+
+    def backward(self, grad=1.0):
+        """Replay backward from the root (seeded with `grad`); return a numpy array of d root / d input."""
+        grads = np.zeros(len(self.nodes))
+        grads[self._root] = grad
+        local = self._local
+        for outs, targets, slots, local_start, local_end in self._levels:
+            # chain rule: child.grad += local * out.grad, summed over every use of the child
+            contributions = local[local_start:local_end] * grads[outs]
+            grads[targets] += np.bincount(slots, weights=contributions, minlength=len(targets))
+        self._grad = grads
+        known = self._input_positions >= 0
+        result = np.zeros(len(self.inputs))
+        result[known] = grads[self._input_positions[known]]
+        return result
+
+    def write_back(self):
+        """Copy the last replay's values (and gradients, after `backward`) into the recorded Values."""
+        for node, number in zip(self.nodes, self._data.tolist()):
+            node.data = number
+        if self._grad is not None:
+            for node, g in zip(self.nodes, self._grad.tolist()):
+                if node.is_leaf:
+                    node.grad += g
+                else:
+                    node.grad = g
+
+    def _raise_non_finite(self):
+        for rule, start, x, y, params, local_start in self._groups:
+            end = start + len(x)
+            width = end - start
+            span = self._local[local_start:local_start + width * (2 if len(y) else 1)]
+            if not (np.isfinite(self._data[start:end]).all() and np.isfinite(span).all()):
+                raise OverflowError(f"replay of op '{self.nodes[start]._op}' gave a non-finite value"
+                                    " or local derivative")
