@@ -33,7 +33,7 @@ def grid_scores(net, xs, ys):
         return np.array([[_score(net([float(x), float(y)])) for x in xs] for y in ys]), one_output
 
 
-def decision_boundary(net, X, y, resolution=50, margin=0.5, ax=None):
+def decision_boundary(net, X, y, ax=None, resolution=50, margin=0.5):
     """Fill the plane by the net's predicted class, draw the boundary and the points; return the Axes.
 
     `net`: a callable taking [x0, x1] and returning one Value (class by its sign: score > 0 is the

@@ -67,7 +67,7 @@ def activation_hist(h, threshold=0.99, bins=50, ax=None):
     return _draw(h, "act", "activation_hist h", bins, ax, stats, "activation h", "activations")
 
 
-def preact_hist(preact, threshold=0.99, bins=50, ax=None):
+def preact_hist(preact, bins=50, ax=None, threshold=0.99):
     """Histogram of pre-activations (a layer trace's .preact or any array-like); return the Axes.
 
     The saturated % is the share whose tanh would be saturated: |x| > atanh(threshold)

@@ -76,7 +76,7 @@ def grad_data_ratio(params, ax=None):
     return ax
 
 
-def update_ratio_history(history, guide=-3.0, ax=None):
+def update_ratio_history(history, ax=None, guide=-3.0):
     """Plot log10(std(update)/std(data)) per parameter group over steps, with a dashed guide line; return the Axes.
 
     `history`: SGD.ratio_history (a list of dicts group -> log10 ratio or None) or the SGD itself.
@@ -111,7 +111,7 @@ def update_ratio_history(history, guide=-3.0, ax=None):
     return ax
 
 
-def loss_curve(losses, window=None, log=False, ax=None):
+def loss_curve(losses, ax=None, window=None, log=False):
     """Plot the raw loss per step (thin) and its trailing moving average (thick); return the Axes.
 
     `losses`: numbers or Values. `window`: steps averaged (default len // 20, at least 1);

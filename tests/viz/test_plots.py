@@ -349,6 +349,10 @@ def test_bad_input_raises_naming_the_problem(bad, error, words):
     (lambda: grad_data_ratio([("w", 1.0)]), "(name, parameter) pairs"),
     (lambda: decision_boundary(lambda p: Value(0.0), [[0.0, 0.0, 0.0]], [0]), "shape (n, 2)"),
     (lambda: grad_hist(H_BAD, attribute="grad"), "grad_in"),
+    (lambda: activation_hist(H_BAD, ax="left"), "matplotlib Axes"),
+    (lambda: activation_hist(traced_net()[1]), "pass its .layers"),
+    (lambda: preact_hist(PREACT_BAD, threshold=0.0), "threshold"),
+    (lambda: activation_gallery(xs=[[0.0, 1.0]]), "1-D"),
 ])
 def test_bad_arguments_raise_naming_the_argument(call, words):
     with pytest.raises((TypeError, ValueError)) as raised:
