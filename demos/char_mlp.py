@@ -33,7 +33,7 @@ def sample_word(model, itos, block_size, rng, max_length=20):
     return "".join(word)
 
 
-def main(out_dir, steps=300, batch=16, hidden=32, lr=0.5, seed=0, n_words=8):
+def main(out_dir, steps=200, batch=16, hidden=32, lr=0.5, seed=0, n_words=8):
     """Train on the built-in word list, print the loss and sampled words; return the paths written."""
     os.makedirs(out_dir, exist_ok=True)
     options = StudyOptions(seed=seed)

@@ -10,6 +10,7 @@ import argparse
 import os
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from micrograd_it.data import make_moons
 from micrograd_it.losses import bce_with_logits
@@ -49,7 +50,9 @@ def main(out_dir, steps=30, seed=0, rates=(0.1, 3.0)):
         loss_ax.plot(losses, label=f"lr {lr:g}")
     dead_ax.set(xlabel="step", ylabel="dead hidden neurons (of 32)", title="ReLU neurons zero on every input")
     loss_ax.set(xlabel="step", ylabel="loss", title="Training loss (binary cross-entropy)")
+    dead_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in (dead_ax, loss_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
     path = save_figure(figure, os.path.join(out_dir, "dead_relu.png"))

@@ -212,3 +212,34 @@ def test_output_folder_that_cannot_be_created(capsys, tmp_path):
     code, out, err = run_main(capsys, "graph", "x", "x=1", "--out", str(blocker / "sub" / "g.svg"))
     assert_one_line_error(code, err, 1, "cannot create output folder")
     assert blocker.read_text() == "keep me"
+
+
+# -- every demo runs (on tiny sizes, to keep the suite fast) --------------------------------------
+
+TINY_DEMOS = {
+    "activations": {},
+    "saturation": {"samples": 3, "hidden": 5},
+    "moons": {"steps": 2},
+    "dead_relu": {"steps": 2},
+    "char_mlp": {"steps": 2, "batch": 2, "hidden": 3, "n_words": 2},
+}
+
+
+@pytest.mark.parametrize("name", sorted(TINY_DEMOS))
+def test_demo_runs_and_writes_what_it_says(name, tmp_path, capsys):
+    import importlib
+
+    module = importlib.import_module(f"{cli.DEMO_PACKAGE}.{name}")
+    written = module.main(str(tmp_path), **TINY_DEMOS[name])
+    out = capsys.readouterr().out
+    assert written and sorted(os.path.basename(p) for p in written) == sorted(os.listdir(tmp_path))
+    for path in written:
+        assert open(path, "rb").read(8).startswith(b"\x89PNG")
+        assert f"wrote {path}" in out
+
+
+def test_demo_runs_as_a_plain_script(tmp_path):
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "demos", "neuron_graph.py"), "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "neuron.svg").exists()
