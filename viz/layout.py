@@ -205,10 +205,11 @@ _RECORD_SPECIALS = set("{}|<>")
 
 
 def _clean(char):
-    # control characters and lone surrogates have no business in a label (and break SVG's XML)
+    # control characters, lone surrogates and non-characters have no business in a label (SVG's XML rejects them)
     if char == "\n":
         return "\\n"
-    if ord(char) < 32 or ord(char) == 127 or 0xD800 <= ord(char) <= 0xDFFF:
+    code = ord(char)
+    if code < 32 or code == 127 or 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF):
         return "\ufffd"
     if char == "\\":
         return "\\\\"
