@@ -8,7 +8,7 @@ import os
 import sys
 
 from matplotlib.figure import Figure
-from matplotlib.ticker import FormatStrFormatter, MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from . import plots
 from ._output import save_figure
@@ -84,15 +84,16 @@ def comparison_figures(out_dir, runs):
         loss_ax.plot(steps, run.losses, color=COLORS.get(run.key), label=f"{run.title} (lr {run.lr:g})")
         dead_ax.plot(steps, run.dead_over_steps, color=COLORS.get(run.key), label=run.title, drawstyle="steps-mid")
     loss_ax.set(xlabel="step", ylabel="loss (log scale)", yscale="log", title="Training loss")
-    for axis in (loss_ax.yaxis,):  # plain numbers (3, 4, 10) rather than 3x10^0 on the log axis
-        axis.set_major_formatter(FormatStrFormatter("%g"))
-        axis.set_minor_formatter(FormatStrFormatter("%g"))
+    low, high = loss_ax.get_ylim()
+    ticks = [tick for tick in (1, 1.5, 2, 3, 4, 5, 7, 10, 15, 20, 30, 50, 100, 200) if low <= tick <= high]
+    loss_ax.set_yticks(ticks, [f"{tick:g}" for tick in ticks])  # plain numbers, not 3x10^0
+    loss_ax.yaxis.set_minor_formatter(NullFormatter())
     n_neurons = runs[0].final["n_neurons"] if runs else 0
-    dead_ax.set(xlabel="step", ylabel="dead hidden neurons", ylim=(-0.5, n_neurons + 0.5),
-                title=f"Dead neurons (|tanh| > threshold on every sample of the batch), of {n_neurons}")
+    dead_ax.set(xlabel="step", ylabel=f"dead neurons (of {n_neurons})", ylim=(-0.5, n_neurons + 0.5),
+                title="Dead hidden neurons (saturated on every sample of the step's batch)")
     for ax in (loss_ax, dead_ax):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3, frameon=False)
     return {"loss_comparison": _save(loss_fig, out_dir, "loss_comparison.png"),
             "dead_over_steps": _save(dead_fig, out_dir, "dead_over_steps.png")}
