@@ -25,9 +25,9 @@ def _draw(data, attribute, what, bins, ax, describe_stats, xlabel, single_title)
     """Draw one bar histogram or one line per layer; return the Axes."""
     bins = check_count(bins, f"{what} bins")
     layers = as_layers(data, attribute, what)
-    ax = new_axes(ax)
+    values, trace = one_layer(data, attribute, what) if layers is None else (None, None)
+    ax = new_axes(ax)  # only once the input is known to be good
     if layers is None:
-        values, trace = one_layer(data, attribute, what)
         ax.hist(values.ravel(), bins=bins, color=BLUE, edgecolor="white", linewidth=0.4)
         header = single_title if trace is None else f"{trace.name} ({trace.activation}) {single_title}"
         ax.set_title(f"{header}, {_shape_text(values)}\n{describe_stats(values, trace)}", fontsize=10)

@@ -38,6 +38,17 @@ def _grouped_params(params):
     return {name: (np.concatenate(data), np.concatenate(grad)) for name, (data, grad) in groups.items()}
 
 
+def _ratios(groups):
+    """Return ({group: std(grad) / std(data)}, [groups where a std is 0 and the ratio is undefined])."""
+    ratios, undefined = {}, []
+    for name, (data, grad) in groups.items():
+        if data.std() > 0 and grad.std() > 0:
+            ratios[name] = grad.std() / data.std()
+        else:
+            undefined.append(name)
+    return ratios, undefined
+
+
 def grad_data_ratio(params, ax=None):
     """Dot plot of std(grad) / std(data) per parameter group (log scale); return the Axes.
 
@@ -46,13 +57,7 @@ def grad_data_ratio(params, ax=None):
     ("layers.0.neurons.3.w.1" -> "layers.0.w"). Groups whose ratio is undefined (a std of 0)
     are listed in the title instead. Raises TypeError/ValueError for bad input.
     """
-    groups = _grouped_params(params)
-    ratios, undefined = {}, []
-    for name, (data, grad) in groups.items():
-        if data.std() > 0 and grad.std() > 0:
-            ratios[name] = grad.std() / data.std()
-        else:
-            undefined.append(name)
+    ratios, undefined = _ratios(_grouped_params(params))
     ax = new_axes(ax, figsize=(6.4, 1.5 + 0.4 * max(len(ratios), 2)))
     names = list(ratios)
     positions = np.arange(len(names))

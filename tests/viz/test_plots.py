@@ -244,6 +244,20 @@ def test_grad_data_ratio_is_std_grad_over_std_data_per_group():
     assert "layers.0.b" in ax.get_title()
 
 
+def test_grad_data_ratio_takes_a_pytorch_models_named_parameters():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2))
+    model(torch.randn(7, 3)).pow(2).sum().backward()
+    ax = grad_data_ratio(model.named_parameters())
+    names = [label.get_text() for label in ax.get_yticklabels()]
+    assert names == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    params = dict(model.named_parameters())
+    expected = [(params[n].grad.std(unbiased=False) / params[n].data.std(unbiased=False)).item() for n in names]
+    (dots,) = [line for line in ax.lines if line.get_gid() == "ratios"]
+    assert np.allclose(dots.get_xdata(), expected, rtol=1e-5)  # torch computes in float32
+
+
 def test_loss_curve_draws_raw_and_trailing_mean():
     losses = [Value(v) for v in (5.0, 3.0, 4.0, 2.0, 1.0, 1.5)]
     ax = loss_curve(losses, window=3)
