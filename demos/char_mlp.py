@@ -1,4 +1,4 @@
-"""The makemore-style character MLP trained for a few hundred steps, then asked to invent a few words.
+"""The makemore-style character MLP trained for 200 steps, then asked to invent a few words.
 
 Run: python demos/char_mlp.py [--out DIR]   (or: micrograd-it demo char_mlp)
 Writes char_mlp_loss.png into DIR.

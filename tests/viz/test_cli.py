@@ -243,3 +243,29 @@ def test_demo_runs_as_a_plain_script(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "neuron.svg").exists()
+
+
+def test_demos_work_after_a_plain_install(tmp_path):
+    # `pip install .` (not editable) must ship the demos too: install a copy of the project into a
+    # folder and run the command from there, away from the checkout.
+    pytest.importorskip("setuptools")
+    import shutil
+
+    source = tmp_path / "src"
+    for name in ("micrograd_it", "viz", "demos"):
+        shutil.copytree(os.path.join(ROOT, name), source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("setup.cfg", "pyproject.toml", "README.md"):
+        shutil.copy(os.path.join(ROOT, name), source / name)
+    target = tmp_path / "site"
+    install = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                              "--target", str(target), str(source)], capture_output=True, text=True, timeout=300)
+    if install.returncode != 0:
+        pytest.skip(f"pip could not build the project here: {install.stderr.strip()[-200:]}")
+    env = dict(os.environ, PYTHONPATH=str(target))
+    result = subprocess.run([sys.executable, "-c", "import micrograd_it_demos.neuron_graph as demo, viz.cli;"
+                             "print(demo.__file__); raise SystemExit(viz.cli.main(['demo', 'neuron_graph', "
+                             f"'--out', {str(tmp_path / 'out')!r}]))"],
+                            capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(str(target))  # the installed copy ran, not the checkout
+    assert (tmp_path / "out" / "neuron.svg").exists()
