@@ -60,6 +60,24 @@ def _intro(result):
     ]
 
 
+def _summary(result):
+    bad, fixed, high = (_run(result, key) for key in ("bad_init", "fixed_init", "high_lr"))
+    items = [
+        f"bad init: {_pct(bad.one_pass['saturated_pct'])} of the hidden activations saturated; tanh lets "
+        f"{_pct(100 * bad.one_pass['pass_through'])} of the gradient through; loss at init "
+        f"{bad.one_pass['loss']:.2f}.",
+        f"fixed init: {_pct(fixed.one_pass['saturated_pct'])} saturated; "
+        f"{_pct(100 * fixed.one_pass['pass_through'])} of the gradient gets through; loss at init "
+        f"{fixed.one_pass['loss']:.2f}, after {len(fixed.losses)} steps {fixed.final['loss']:.2f} "
+        f"(bad init: {bad.final['loss']:.2f}).",
+        f"too-high learning rate ({high.lr:g}): {len(high.final['dead'])} of {high.final['n_neurons']} "
+        f"hidden neurons dead after training, {_pct(high.final['saturated_pct'])} of activations saturated; "
+        f"loss {high.final['loss']:.2f}.",
+    ]
+    return ['<div class="key"><b>This run in three lines</b><ul>'
+            + "".join(f"<li>{esc(item)}</li>" for item in items) + "</ul></div>"]
+
+
 def _tanh_section(result):
     rows = [(f"{x:g}", f"{t:.6f}", f"{grad:.2e}") for x, t, grad in result.tanh_table]
     flat = [x for x, t, grad in result.tanh_table if grad < 1e-3]
@@ -224,7 +242,7 @@ def _files_section(result):
 
 def build_report(result):
     """Return the report of a StudyResult as one self-contained HTML page (a str)."""
-    parts = (_intro(result) + _tanh_section(result) + _bad_init_section(result) + _fix_section(result)
+    parts = (_intro(result) + _summary(result) + _tanh_section(result) + _bad_init_section(result) + _fix_section(result)
              + _high_lr_section(result) + _network_section(result))
     parts += _remaining_figures(result, "".join(parts)) + _files_section(result)
     return page("micrograd_it: where and why gradients die", [part for part in parts if part])
