@@ -100,6 +100,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         _fail("interrupted; the files written so far are kept")
         return 130
+    except BrokenPipeError:  # e.g. `micrograd-it demo --list | head -1`: the reader left, nothing to report
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - so the interpreter's final flush stays quiet
+        return 1
     except SystemExit as exit_:  # --help and --version
         return exit_.code if isinstance(exit_.code, int) else 0
 
