@@ -14,7 +14,8 @@ from ._arrays import describe
 # Okabe & Ito's palette: told apart by readers with any common colour-vision deficiency.
 BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY, YELLOW, BLACK = (
     "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
-LINE_COLORS = (BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY, BLACK)
+# ordered so that neighbours differ most (orange and vermillion only meet past 5 lines)
+LINE_COLORS = (BLUE, ORANGE, GREEN, PURPLE, SKY, VERMILLION, BLACK)
 DEAD_COLOR = VERMILLION
 SATURATED_SHADE = "0.88"  # light grey behind the regions where a gradient dies
 
