@@ -68,9 +68,9 @@ def _value_style(kind, vanished):
         style.update(style="filled,bold", color=PALETTE["orange"], penwidth="3")
     elif kind == "input":
         style.update(color=PALETTE["blue"])
-    if vanished:
+    if vanished:  # grey and dashed; a parameter keeps its thick border, so it is still seen as one
         style.update(style="filled,dashed", fillcolor=FILL["vanished"], color=PALETTE["grey"],
-                     fontcolor="#555555", penwidth="1.5")
+                     fontcolor="#555555", penwidth="2.5" if kind in ("param", "output") else "1.5")
     return style
 
 
