@@ -47,7 +47,7 @@ def saturation_map(h, threshold=0.99, ax=None):
     if dead:
         dead_text += " (\u25bc: saturated on every sample)"
     ax.set_title(f"{name}white = saturated ({rule}): {100 * mask.mean():.1f}% of entries\n{dead_text}",
-                 fontsize=10, pad=20)
+                 fontsize=10, pad=20 if dead else 6)  # room for the markers only when there are some
     ax.set_xlabel(f"neuron (column, {n_neurons})")
     ax.set_ylabel(f"sample (row, {n_samples})")
     return ax
