@@ -24,6 +24,7 @@ __all__ = ["draw_network", "saturation_color"]
 # ColorBrewer YlOrBr: sequential and safe for the common colour-blindnesses; light enough to read black text
 # on all but the last stop.
 SATURATION_SCALE = ["#FFFFD4", "#FED98E", "#FE9929", "#D95F0E", "#993404"]
+WHITE_TEXT_FROM = 0.8  # from this saturation on, white text has more contrast than black on the fill
 STRONGEST_WEIGHTS = 6  # edges drawn into each neuron when its fan-in is larger
 
 
@@ -66,7 +67,7 @@ def _neuron_node(name, neuron_index, layer_trace, saturation, dead, grad_in, act
     if dead:
         attrs.update(shape="octagon", style="filled,bold", penwidth="3", color=PALETTE["black"])
         text.insert(1, "DEAD")
-    if saturation > 0.7 and not linear:
+    if saturation >= WHITE_TEXT_FROM and not linear:
         attrs["fontcolor"] = "#FFFFFF"
     attrs["label"] = "\n".join(text)
     attrs["tooltip"] = (f"{layer_trace.name} neuron {neuron_index} ({activation}): saturated on "
@@ -99,7 +100,7 @@ def _legend_lines():
     for index, fraction in enumerate((0.0, 0.25, 0.5, 0.75, 1.0)):
         attrs = {"shape": "box", "style": "rounded,filled", "fillcolor": saturation_color(fraction),
                  "fontsize": "10", "label": f"saturated on\n{100 * fraction:.0f}% of samples"}
-        if fraction > 0.7:
+        if fraction >= WHITE_TEXT_FROM:
             attrs["fontcolor"] = "#FFFFFF"
         names.append(f"legend_sat{index}")
         lines.append(f"{names[-1]}{attributes(attrs)}")
