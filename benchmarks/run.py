@@ -1,0 +1,228 @@
+"""Benchmark suite: micrograd_it's engines against Karpathy's micrograd, floors, and PyTorch.
+
+    python benchmarks/run.py            # 5 rounds, every workload (several minutes)
+    python benchmarks/run.py --quick    # 3 rounds, smaller chains, the seed layer once (~2 minutes)
+
+Rules: every sample runs in a fresh process that imports only its own engine
+(sample.py); the engines are interleaved round by round, so that a slow
+spell of the machine hits them all; each engine's ratio to micrograd is
+taken within a round, then the median over rounds is reported with its
+min-max. Before any timing, every engine's W1 gradients are checked against
+the object engine's (a fast wrong engine is not a result); an engine that
+fails (RecursionError) is reported as failing.
+"""
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+W1_ENGINES = ["micrograd", "micrograd_it", "micrograd_it traced", "tape (python)", "tape (numpy)",
+              "floats by hand", "numpy by hand", "torch 0-d"]
+STEPS = {"micrograd": 3, "torch 0-d": 3, "tape (numpy)": 20, "numpy by hand": 50, "floats by hand": 10}
+SEED_ENGINES = ["micrograd", "micrograd_it", "tape (python)", "tape (numpy)", "numpy by hand"]
+
+
+def sample(workload, engine, number=0, steps=5):
+    """Run one sample in a fresh process; return its JSON result (a dict, with "error" on failure)."""
+    env = dict(os.environ, BENCH_STEPS=str(steps))
+    done = subprocess.run([sys.executable, os.path.join(HERE, "sample.py"), workload, engine, str(number)],
+                          capture_output=True, text=True, env=env, cwd=HERE)
+    if done.returncode != 0:
+        return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def gradients_agree(result, reference):
+    """True when loss and every gradient equal the reference to 1e-9 relative (of the largest gradient)."""
+    if "error" in result or len(result["grads"]) != len(reference["grads"]):
+        return False
+    scale = max(1.0, max(abs(g) for g in reference["grads"]))
+    return math.isclose(result["loss"], reference["loss"], rel_tol=1e-9) and all(
+        math.isclose(g, want, rel_tol=1e-9, abs_tol=1e-9 * scale) for g, want in zip(result["grads"], reference["grads"]))
+
+
+def cross_check(engines, batch):
+    """Return {engine: "ok" | reason} for W1's gradients against micrograd_it's object engine."""
+    reference = sample("w1-grads", "micrograd_it", batch)
+    verdicts = {}
+    for engine in engines:
+        result = sample("w1-grads", engine, batch)
+        if "error" in result:
+            verdicts[engine] = result["error"]
+        else:
+            verdicts[engine] = "ok" if gradients_agree(result, reference) else "WRONG GRADIENTS"
+        print(f"  gradients of {engine:<22} {verdicts[engine]}", flush=True)
+    return verdicts
+
+
+def spread(numbers):
+    """'median (min-max)' of a list of numbers, in a compact format."""
+    if not numbers:
+        return "-"
+    return f"{_fmt(statistics.median(numbers))} ({_fmt(min(numbers))}-{_fmt(max(numbers))})"
+
+
+def _fmt(number):
+    if number >= 100:
+        return f"{number:.0f}"
+    if number >= 10:
+        return f"{number:.1f}"
+    if number >= 1:
+        return f"{number:.2f}"
+    return f"{number:.3g}"
+
+
+def run_rounds(jobs, rounds):
+    """Run every (key, workload, engine, number, steps) job once per round, interleaved; return {key: [results]}."""
+    results = {job[0]: [] for job in jobs}
+    for round_number in range(rounds):
+        start = time.perf_counter()
+        # Rotate the order each round so that no engine always runs first.
+        shift = round_number % len(jobs)
+        for key, workload, engine, number, steps in jobs[shift:] + jobs[:shift]:
+            results[key].append(sample(workload, engine, number, steps))
+        print(f"  round {round_number + 1}/{rounds} took {time.perf_counter() - start:.0f} s", flush=True)
+    return results
+
+
+def w1_table(results, engines, batch):
+    """Markdown rows: ms per step (median of each sample's median step) and ratio to micrograd per round."""
+    rows = ["| engine | ms per step, median (min-max) | vs micrograd (same rounds) |", "|---|---|---|"]
+    base = [statistics.median(r["ms_per_step"]) if "ms_per_step" in r else None for r in results[("w1", "micrograd", batch)]]
+    for engine in engines:
+        samples = results[("w1", engine, batch)]
+        if any("error" in r for r in samples):
+            rows.append(f"| {engine} | {samples[0].get('error')} | - |")
+            continue
+        ms = [statistics.median(r["ms_per_step"]) for r in samples]
+        ratios = [b / m for b, m in zip(base, ms) if b is not None]
+        rows.append(f"| {engine} | {spread(ms)} | {spread(ratios)}x |")
+    return rows
+
+
+def ratio_rows(results, key_of, engines, field, base_engine="micrograd", higher_is_better=False):
+    """Markdown rows of `field` per engine with its per-round ratio to `base_engine`."""
+    rows = []
+    base = [r.get(field) for r in results[key_of(base_engine)]]
+    for engine in engines:
+        samples = results[key_of(engine)]
+        if any("error" in r for r in samples):
+            rows.append(f"| {engine} | {samples[0]['error']} | - |")
+            continue
+        values = [r[field] for r in samples]
+        ratios = [(v / b if higher_is_better else b / v) for b, v in zip(base, values) if b]
+        rows.append(f"| {engine} | {spread(values)} | {spread(ratios)}x |")
+    return rows
+
+
+def nodes_per_sample():
+    """Op nodes one W1 sample adds to the graph (counted with micrograd_it, outside any timing)."""
+    sys.path.insert(0, HERE)
+    import w1
+    from micrograd_it import Value
+
+    counts = []
+    for batch in (1, 2):
+        net_loss = w1._our_net(batch)[1]()
+        counts.append(sum(1 for node in net_loss.nodes() if not node.is_leaf))
+    return counts[1] - counts[0]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 rounds, chains up to 100k, seed layer once")
+    parser.add_argument("--rounds", type=int, help="rounds of interleaved samples (default 5, quick 3)")
+    parser.add_argument("--json", help="also write every raw result to this JSON file")
+    args = parser.parse_args(argv)
+    rounds = args.rounds or (3 if args.quick else 5)
+    started = time.time()
+    print(f"# micrograd_it benchmarks ({'quick' if args.quick else 'full'}, {rounds} rounds)", flush=True)
+    print("Cross-check of W1 gradients (batch 64) against micrograd_it's object engine:", flush=True)
+    verdicts = cross_check(W1_ENGINES, 64)
+    w1_engines = [e for e in W1_ENGINES if verdicts[e] == "ok"]
+    batches = (8, 64, 128)
+    jobs = [(("w1", e, 64), "w1", e, 64, STEPS.get(e, 5)) for e in w1_engines]
+    scaling = ["micrograd_it"] + ([] if args.quick else ["micrograd"])
+    jobs += [(("w1", e, b), "w1", e, b, 3 if e == "micrograd" else 5) for e in scaling for b in (8, 128)]
+    chain_sizes = [1_000, 10_000, 100_000] + ([] if args.quick else [1_000_000])
+    jobs += [(("chain", e, n), "chain", e, n, 1) for e in ("micrograd", "micrograd_it") for n in chain_sizes
+             if not (e == "micrograd" and n > 10_000)]  # micrograd already fails at 1k
+    jobs += [(("build", e, 0), "build", e, 0, 1) for e in ("micrograd", "micrograd_it")]
+    print("Timing:", flush=True)
+    results = run_rounds(jobs, rounds)
+    memory_jobs = [(("memory", e, 0), "memory", e, 0, 1) for e in ("micrograd", "micrograd_it")]
+    seed_jobs = [(("seed", e, 0), "seed", e, 0, 1) for e in SEED_ENGINES]
+    results.update(run_rounds(memory_jobs, 1))
+    results.update(run_rounds(seed_jobs, 1 if args.quick else 3))
+    report(results, w1_engines, verdicts, chain_sizes, scaling, batches, rounds, started, args.quick)
+    if args.json:
+        from micrograd_it._files import atomic_write
+
+        atomic_write(args.json, json.dumps({" | ".join(map(str, k)): v for k, v in results.items()}, indent=1))
+
+
+def report(results, w1_engines, verdicts, chain_sizes, scaling, batches, rounds, started, quick):
+    """Print the markdown report."""
+    import platform
+
+    out = [f"\n## Results ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.machine()}, "
+           f"{os.cpu_count()} cores, Python {platform.python_version()}, "
+           f"`python benchmarks/run.py{' --quick' if quick else ''}`, {rounds} rounds)"]
+    skipped = {e: v for e, v in verdicts.items() if v != "ok"}
+    if skipped:
+        out.append("Not timed: " + ", ".join(f"{e} ({v})" for e, v in skipped.items()))
+    out += ["", "### W1: MLP [2, 16, 16, 1] tanh, batch 64, forward + backward + SGD"]
+    out += w1_table(results, w1_engines, 64)
+    if "micrograd_it traced" in w1_engines:
+        traced = [statistics.median(t["ms_per_step"]) / statistics.median(u["ms_per_step"]) for t, u in
+                  zip(results[("w1", "micrograd_it traced", 64)], results[("w1", "micrograd_it", 64)])]
+        out += ["", f"Tracing overhead (traced step / untraced step, same rounds): {spread(traced)}x"]
+    per_sample = nodes_per_sample()
+    out += ["", f"### Cost per node as the batch grows ({per_sample} op nodes per sample)",
+            "| engine | batch | us per node, median (min-max) |", "|---|---|---|"]
+    for engine in scaling:
+        for batch in batches:
+            samples = [r for r in results.get(("w1", engine, batch), []) if "ms_per_step" in r]
+            micros = [statistics.median(r["ms_per_step"]) * 1e3 / (batch * per_sample) for r in samples]
+            out.append(f"| {engine} | {batch} | {spread(micros)} |")
+    out += ["", "### Deep chain x -> tanh(x * w + c): build and backward",
+            "| engine | op nodes | build ms | backward ms | backward / build |", "|---|---|---|---|---|"]
+    for engine in ("micrograd", "micrograd_it"):
+        for n in chain_sizes:
+            samples = results.get(("chain", engine, n))
+            if samples is None:
+                out.append(f"| {engine} | {n:,} | not run (fails at 1,000 already) | | |")
+            elif any("error" in r for r in samples):
+                out.append(f"| {engine} | {n:,} | {samples[0]['error']} | | |")
+            else:
+                out.append(f"| {engine} | {n:,} | " + " | ".join(
+                    spread([r[f] for r in samples]) for f in ("build_ms", "backward_ms", "backward/build")) + " |")
+    out += ["", "### Building sum(w_i * x_i) over 100,000 products",
+            "| engine | op nodes per second | vs micrograd |", "|---|---|---|"]
+    out += ratio_rows(results, lambda e: ("build", e, 0), ["micrograd", "micrograd_it"], "nodes_per_s",
+                      higher_is_better=True)
+    for engine in ("micrograd", "micrograd_it"):
+        memory = results[("memory", engine, 0)][0]
+        out.append(f"\nBytes per op node (tracemalloc), {engine}: {memory.get('bytes_per_node', memory.get('error')):.0f}")
+    out += ["", "### The seed's layer: 32 samples x 200 tanh neurons, 30 inputs from an embedding; one forward + backward",
+            "| engine | ms | vs micrograd |", "|---|---|---|"]
+    reference = results[("seed", "micrograd_it", 0)][0]
+    for engine in SEED_ENGINES:
+        if "error" not in results[("seed", engine, 0)][0] and not gradients_agree(results[("seed", engine, 0)][0], reference):
+            results[("seed", engine, 0)] = [{"error": "WRONG GRADIENTS"}]
+    out += ratio_rows(results, lambda e: ("seed", e, 0), SEED_ENGINES, "ms")
+    records = [r["record_ms"] for e in SEED_ENGINES if e.startswith("tape") for r in results[("seed", e, 0)] if "record_ms" in r]
+    if records:
+        out.append(f"\n(The tapes' one-time recording, not included above: {spread(records)} ms.)")
+    out.append(f"\nTotal wall time {time.time() - started:.0f} s.")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
