@@ -134,9 +134,13 @@ def _legend(dot, rankdir):
         ("leg_edge", {"shape": "plaintext", "label": "edge width = gradient flow (log);\ndotted = ~0 flows"}),
     ]
     for name, attrs in samples:
+        if attrs["shape"] == "record":
+            attrs["shape"] = "box"  # looks the same with one field; dot cannot order records in a column
         lines.append(f"{name}{attributes({**attrs, 'fontsize': '11'})}")
-    chain = " -> ".join(name for name, _ in samples)
-    lines.append(f"{chain} [style=invis]")
+    if rankdir in ("LR", "RL"):  # a column beside the graph, not a row as wide as it (dot stacks it bottom up)
+        lines.append("{rank=same; " + " -> ".join(name for name, _ in reversed(samples)) + " [style=invis]}")
+    else:
+        lines.append(" -> ".join(name for name, _ in samples) + " [style=invis]")
     lines.append("}")
     dot.body.extend(line + "\n" for line in lines)
 

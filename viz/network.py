@@ -110,7 +110,9 @@ def _legend_lines():
     lines.append("legend_w" + attributes({"shape": "plaintext", "fontsize": "10", "label":
                                           "edges: weights, width ~ |w|\nblue solid: w > 0\npurple dashed: w < 0\n"
                                           "|g|: mean |grad_in|"}))
-    lines.append(" -> ".join(names + ["legend_dead", "legend_w"]) + " [style=invis]")
+    # one column (same rank in a left-to-right layout), so the legend is never wider than a small network
+    # (dot stacks a left-to-right rank bottom up, hence the reversed chain)
+    lines.append("{rank=same; " + " -> ".join(reversed(names + ["legend_dead", "legend_w"])) + " [style=invis]}")
     lines.append("}")
     return lines
 
@@ -149,7 +151,8 @@ def draw_network(net, trace, *, threshold=0.99, max_edges_per_neuron=STRONGEST_W
         sources = names
         if lt.activation != "linear":
             summaries.append(f"{lt.name}: {100 * sum(saturation) / len(saturation):.0f}% saturated, {len(dead)} dead")
-    title = [f"{len(net.layers)} layers traced on {trace.layers[0].n_samples} samples "
+    n_samples = trace.layers[0].n_samples
+    title = [f"{len(net.layers)} layers traced on {n_samples} sample{'' if n_samples == 1 else 's'} "
              f"(saturated: the trace's rule at threshold {threshold:g})", "; ".join(summaries)]
     if not backward_ran:
         title.append("backward() has not run: every |g| (mean |grad_in|) is 0")
