@@ -20,7 +20,7 @@ def esc(text):
     return html.escape(str(text), quote=True)
 
 
-def _svg_inline(path):
+def _svg_inline(path, natural_size=False):
     with open(path, encoding="utf-8") as svg_file:
         svg = svg_file.read()
     # The XML prolog and DOCTYPE are not allowed inside HTML; the <svg> element itself is.
@@ -28,7 +28,7 @@ def _svg_inline(path):
     # Remove scripts and event handlers, should a figure ever contain any.
     svg = re.sub(r"<script.*?</script>", "", svg, flags=re.S | re.I)
     svg = re.sub(r"\son\w+\s*=\s*(\"[^\"]*\"|'[^']*')", "", svg)
-    return f'<div class="svg">{svg}</div>'
+    return f'<div class="svg{" big" if natural_size else ""}">{svg}</div>'
 
 
 def _png_inline(path, alt):
@@ -37,8 +37,11 @@ def _png_inline(path, alt):
     return f'<img alt="{esc(alt)}" src="data:image/png;base64,{encoded}">'
 
 
-def figure(path, caption, out_dir=None):
+def figure(path, caption, out_dir=None, natural_size=False):
     """Return a <figure> embedding the PNG or SVG at `path`, with an escaped caption.
+
+    `natural_size`: show the figure unscaled in a scrolling box (for big graphs
+    whose text would be unreadable shrunk to the page width).
 
     `data-file` names the file (relative to `out_dir`) so readers and tests can
     match each embedded figure to its stand-alone file. Raises ValueError for
@@ -47,7 +50,7 @@ def figure(path, caption, out_dir=None):
     suffix = os.path.splitext(path)[1].lower()
     name = os.path.relpath(path, out_dir) if out_dir else os.path.basename(path)
     if suffix == ".svg":
-        body = _svg_inline(path)
+        body = _svg_inline(path, natural_size)
     elif suffix == ".png":
         body = _png_inline(path, caption)
     else:
@@ -72,6 +75,8 @@ code { background: #f3f3f3; padding: 0 .25em; border-radius: 3px; font-size: 95%
 figure { margin: 1.2em 0; text-align: center; }
 figure img, figure .svg svg { max-width: 100%; height: auto; }
 figure .svg { overflow-x: auto; }
+figure .svg.big { overflow: auto; max-height: 85vh; border: 1px solid #ddd; text-align: left; }
+figure .svg.big svg { max-width: none; }
 figcaption { font-size: 90%; color: #555; margin-top: .3em; }
 figcaption .file { font-family: monospace; color: #888; }
 table { border-collapse: collapse; margin: 1em 0; font-family: 'DejaVu Sans', Helvetica, sans-serif; font-size: 90%; }

@@ -68,7 +68,7 @@ def network_figure(out_dir, run, model, trace):
 
     path = os.path.join(out_dir, f"{run.key}_network.svg")
     try:
-        render(draw_network(model, trace), path)
+        render(draw_network(model.mlp, trace), path)  # the trace of CharMLP has the MLP's two layers
     except RuntimeError as error:  # no layout engine: the study goes on without this one figure
         sys.stderr.write(f"micrograd-it: warning: skipped {os.path.basename(path)}: {error}\n")
         return {}

@@ -21,7 +21,9 @@ def write_report(result):
 
 def _fig(result, figures, kind, caption):
     path = figures.get(kind)
-    return figure(path, caption, result.out_dir) if path and os.path.exists(path) else ""
+    if not path or not os.path.exists(path):
+        return ""
+    return figure(path, caption, result.out_dir, natural_size=(kind == "network"))
 
 
 def _pct(number):
@@ -170,6 +172,27 @@ def _fix_section(result):
     ]
 
 
+HIDDEN_WEIGHTS = "mlp.layers.0.w"  # SGD's group name of the hidden layer's weights in the study's model
+
+
+def _mean_ratio(run, group=HIDDEN_WEIGHTS):
+    ratios = [step.get(group) for step in run.ratio_history]
+    ratios = [ratio for ratio in ratios if ratio is not None]
+    return sum(ratios) / len(ratios) if ratios else None
+
+
+def _ratio_text(result):
+    fixed, high = _run(result, "fixed_init"), _run(result, "high_lr")
+    fixed_ratio, high_ratio = _mean_ratio(fixed), _mean_ratio(high)
+    text = ("The update:data ratio is log10 of the size of a step's update over the size of the parameters "
+            "it changes; makemore's rule of thumb is about -3.")
+    if fixed_ratio is None or high_ratio is None:
+        return text
+    return (text + f" For the hidden layer's weights it averages {fixed_ratio:.2f} at learning rate {fixed.lr:g} "
+            f"and {high_ratio:.2f} at {high.lr:g}: each step of the too-high rate moves those weights by about "
+            f"{100 * 10 ** high_ratio:.0f}% of their own size (against {100 * 10 ** fixed_ratio:.1f}%).")
+
+
 def _high_lr_section(result):
     high = _run(result, "high_lr")
     steps = high.dead_over_steps
@@ -190,8 +213,7 @@ def _high_lr_section(result):
         _fig(result, high.figures, "hist_preact", "Too-high learning rate: pre-activations after training."),
         _fig(result, high.figures, "hist_act", "Too-high learning rate: activations after training."),
         "</div>",
-        "<p>The update:data ratio (log10 of the update's size over the parameter's size, per step) shows why: "
-        "around -3 is a healthy pace; far above it, each step rewrites the weights.</p>",
+        f"<p>{esc(_ratio_text(result))}</p>",
         '<div class="row">',
         _fig(result, _run(result, "fixed_init").figures, "update_ratio", "Fixed init: update:data ratio."),
         _fig(result, high.figures, "update_ratio", "Too-high learning rate: update:data ratio."),
@@ -201,9 +223,10 @@ def _high_lr_section(result):
 
 def _network_section(result):
     parts = ["<h2>5. The network, neuron by neuron</h2>",
-             "<p>Every hidden neuron of the training-size network, coloured by the health of the gradient "
-             "that reaches it: a neuron whose gradient died is marked. The two inits are drawn at the start, "
-             "the too-high learning rate after training.</p>"]
+             "<p>Every neuron of the training-size network, filled by the share of samples on which it is "
+             "saturated (its legend is at the top of each graph); a neuron saturated on every sample is marked "
+             "DEAD. The two inits are drawn at the start, the too-high learning rate after training. The graphs "
+             "are shown at full size: scroll inside each box.</p>"]
     for run in result.runs:
         parts.append(_fig(result, run.figures, "network", f"{run.title}: the network coloured by gradient health."))
     return parts

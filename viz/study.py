@@ -36,7 +36,7 @@ class StudyOptions:
     """Sizes and knobs of the study; the defaults run in about a minute on one core."""
 
     seed: int = 0
-    steps: int = 40  # training steps per configuration
+    steps: int = 30  # training steps per configuration
     lr: float = 0.5  # learning rate of the bad and fixed init
     high_lr: float = 5.0  # the too-high learning rate
     hidden: int = 32  # hidden neurons when training
@@ -96,6 +96,7 @@ class ConfigRun:
     dead_over_steps: list = field(default_factory=list)  # dead hidden neurons per step (on that step's batch)
     saturated_over_steps: list = field(default_factory=list)  # % of hidden activations saturated per step
     final: dict = field(default_factory=dict)  # after training, on a fixed evaluation batch
+    ratio_history: list = field(default_factory=list)  # SGD's log10 update:data ratio per group, per step
     figures: dict = field(default_factory=dict)
 
 
@@ -172,6 +173,7 @@ def train(model, X, Y, run, options, batches):
             optimizer.step()
             run.losses.append(loss.data)
             bar.update(loss=loss.data)
+    run.ratio_history = optimizer.ratio_history
     return optimizer
 
 

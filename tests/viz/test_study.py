@@ -1,0 +1,144 @@
+"""The saturation study on tiny sizes: every file written, numbers that match the trace, reproducible."""
+
+import os
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+
+from micrograd_it import Value
+from viz import cli, study
+
+TINY = dict(steps=2, hidden=4, batch=4, emb_dim=2, full_samples=5, full_hidden=6)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out_dir = str(tmp_path_factory.mktemp("study"))
+    return study.run_study(out_dir, study.StudyOptions(**TINY))
+
+
+def test_every_file_is_written_and_nothing_else(tiny_run):
+    written = set(os.listdir(tiny_run.out_dir))
+    expected = {"report.html", "activations.png", "loss_comparison.png", "dead_over_steps.png"}
+    for key in ("bad_init", "fixed_init", "high_lr"):
+        expected |= {f"{key}_{kind}.png" for kind in
+                     ("hist_act", "hist_preact", "saturation_map", "grad_hist", "update_ratio", "loss")}
+        expected.add(f"{key}_network.svg")
+    assert written == expected  # no temporary files left behind either
+    for name in written:
+        data = open(os.path.join(tiny_run.out_dir, name), "rb").read()
+        if name.endswith(".png"):
+            assert data.startswith(b"\x89PNG"), name
+        elif name.endswith(".svg"):
+            assert b"<svg" in data, name
+
+
+def test_report_embeds_every_figure_of_the_run(tiny_run):
+    names = []
+
+    class Figures(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag == "figure":
+                names.append(dict(attrs)["data-file"])
+
+    Figures().feed(open(tiny_run.report, encoding="utf-8").read())
+    figures = {name for name in os.listdir(tiny_run.out_dir) if name.endswith((".png", ".svg"))}
+    assert set(names) == figures
+
+
+def test_sizes_and_learning_rates_are_the_options(tiny_run):
+    bad, fixed, high = tiny_run.runs
+    assert (bad.one_pass["n_samples"], bad.one_pass["n_neurons"]) == (TINY["full_samples"], TINY["full_hidden"])
+    assert (high.final["n_samples"], high.final["n_neurons"]) == (TINY["batch"], TINY["hidden"])
+    assert (bad.lr, fixed.lr, high.lr) == (study.StudyOptions.lr, study.StudyOptions.lr, study.StudyOptions.high_lr)
+    assert all(len(run.losses) == len(run.dead_over_steps) == TINY["steps"] for run in tiny_run.runs)
+    # the high-lr run starts from the fixed init: same first batch, same first loss
+    assert high.losses[0] == fixed.losses[0]
+
+
+def test_the_table_lists_each_configuration(tiny_run):
+    table = study.format_table(tiny_run)
+    for run in tiny_run.runs:
+        line = next(line for line in table.splitlines() if line.startswith(run.title))
+        assert f"{run.final['loss']:.3f}" in line
+    assert tiny_run.report in table
+
+
+def test_layer_numbers_match_numpy_on_the_trace():
+    options = study.StudyOptions(**TINY)
+    X, Y, vocab_size = study.dataset(options)
+    model = study.CharMLP(vocab_size, options.block_size, options.emb_dim, 7, 1.0, seed=3)
+    trace, numbers = study.one_pass(model, X, Y, [0, 5, 9, 11], options.threshold)
+    preact, act = np.array(trace.layers[0].preact), np.array(trace.layers[0].act)
+    np.testing.assert_allclose(act, np.tanh(preact), rtol=1e-12)
+    assert numbers["preact_min"] == preact.min() and numbers["preact_max"] == preact.max()
+    assert numbers["preact_std"] == pytest.approx(preact.std(), rel=1e-12)
+    saturated = np.abs(act) > options.threshold
+    assert numbers["saturated_pct"] == pytest.approx(100 * saturated.mean())
+    assert numbers["dead"] == [int(j) for j in np.flatnonzero(saturated.all(axis=0))]
+    assert numbers["mostly_saturated"] == int((saturated.mean(axis=0) >= 0.9).sum())
+    assert numbers["pass_through"] == pytest.approx((1 - act**2).mean())
+    # the loss is the mean cross-entropy, recomputed with numpy from the model's own logits
+    logits = np.array([[v.data for v in model(X[i])] for i in [0, 5, 9, 11]])
+    log_softmax = logits - logits.max(axis=1, keepdims=True)
+    log_softmax -= np.log(np.exp(log_softmax).sum(axis=1, keepdims=True))
+    expected = -np.mean([log_softmax[row, Y[i]] for row, i in enumerate([0, 5, 9, 11])])
+    assert numbers["loss"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_bad_init_spreads_preactivations_more_than_the_fix():
+    # N(0,1) weights with fan_in = block_size * emb_dim give preact std ~ sqrt(fan_in) * std(embedding);
+    # the scaled init divides that by sqrt(fan_in) and multiplies by 5/3.
+    options = study.StudyOptions()
+    X, Y, vocab_size = study.dataset(options)
+    indices = list(range(0, 400, 20))
+    stds = {}
+    for init in (1.0, "scaled"):
+        model = study.CharMLP(vocab_size, options.block_size, options.emb_dim, 40, init, seed=0)
+        stds[init] = study.one_pass(model, X, Y, indices, options.threshold)[1]["preact_std"]
+    fan_in = options.block_size * options.emb_dim
+    assert stds[1.0] / stds["scaled"] == pytest.approx(np.sqrt(fan_in) / (5 / 3), rel=0.35)
+
+
+def test_same_seed_same_numbers_bit_for_bit():
+    options = study.StudyOptions(**TINY)
+    X, Y, vocab_size = study.dataset(options)
+    runs = []
+    for _ in range(2):
+        model = study.CharMLP(vocab_size, options.block_size, options.emb_dim, 4, "scaled", seed=7)
+        run = study.ConfigRun("x", "x", "scaled", 0.5)
+        study.train(model, X, Y, run, options, [[1, 2, 3], [4, 5, 6], [7, 8, 9]])
+        runs.append((run.losses, [value.data for value in model.parameters()]))
+    assert runs[0] == runs[1]
+
+
+def test_tanh_table_is_the_engine_derivative():
+    for x, t, grad in study.tanh_table():
+        assert t == Value(x).tanh().data
+        assert grad == pytest.approx(1 - np.tanh(x) ** 2, abs=1e-15)
+
+
+def test_study_command_end_to_end(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(study.StudyOptions, "from_args", classmethod(lambda cls, args: cls(seed=args.seed, **TINY)))
+    out_dir = tmp_path / "out"
+    (tmp_path / "out").mkdir()
+    (out_dir / "keep.txt").write_text("an existing file is never wiped")
+    code = cli.main(["study", "--out", str(out_dir)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert (out_dir / "keep.txt").read_text() == "an existing file is never wiped"
+    assert (out_dir / "report.html").exists()
+    assert re.search(r"^too-high learning rate\s", captured.out, re.M)
+    assert captured.err == ""  # no progress bar when stderr is not a terminal
+
+
+def test_study_flags_reach_the_options():
+    args = cli.build_parser().parse_args(["study", "--steps", "7", "--lr", "0.25", "--high-lr", "9",
+                                          "--hidden", "5", "--batch", "6", "--seed", "3"])
+    options = study.StudyOptions.from_args(args)
+    assert (options.steps, options.lr, options.high_lr, options.hidden, options.batch, options.seed) == \
+        (7, 0.25, 9.0, 5, 6, 3)
+    full = study.StudyOptions.from_args(cli.build_parser().parse_args(["study", "--full"]))
+    assert (full.hidden, full.batch) == (full.full_hidden, full.full_samples) == (200, 32)
