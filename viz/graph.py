@@ -92,9 +92,9 @@ def _op_attrs(unit, show_local_grad):
              "margin": "0.04,0.02", "height": "0.3", "label": unit.op_text}
     if unit.flat:
         attrs.update(shape="octagon", style="filled,bold", fillcolor=FILL["flat"], color=PALETTE["vermillion"],
-                     penwidth="2.5", label=f"{unit.op_text}\nflat: d/dx = {_num(unit.local)}")
+                     penwidth="2.5", label=f"{unit.op_text}\nflat: local grad {_num(unit.local)}")
     elif show_local_grad and unit.local is not None:
-        attrs["label"] = f"{unit.op_text}\nd/dx = {_num(unit.local)}"
+        attrs["label"] = f"{unit.op_text}\nlocal grad {_num(unit.local)}"
     return attrs
 
 
@@ -158,8 +158,11 @@ class _Unit:
 
 
 class _Edge:
-    def __init__(self, source, target, into_op, flow):
-        self.source, self.target, self.into_op, self.flow = source, target, into_op, flow
+    """An edge between two drawn units; `flow` is the |gradient| it carries back, `local` the local
+    derivative of the op with respect to this input (only for an input of a two-input op)."""
+
+    def __init__(self, source, target, into_op, flow, local=None):
+        self.source, self.target, self.into_op, self.flow, self.local = source, target, into_op, flow, local
 
 
 class _Drawing:
@@ -260,7 +263,7 @@ def _value_unit(value, key, root, param_names, grads_ran, vanish_tol):
 
 def _edges_between(values, unit_key, units):
     """Edges between different units, flows (|local derivative * grad of the consumer|) summed when merged."""
-    flows = {}
+    flows, locals_ = {}, {}
     for value in values:
         target = unit_key(value)
         for child, local in zip(value.children, (value._dx, value._dy)):
@@ -268,7 +271,10 @@ def _edges_between(values, unit_key, units):
             if source != target:
                 pair = (source, target)
                 flows[pair] = flows.get(pair, 0.0) + abs(local * value.grad)
-    return [_Edge(source, target, units[target].op_text != "", flow) for (source, target), flow in flows.items()]
+                if len(value.children) == 2 and units[target].op_text:
+                    locals_[pair] = locals_.get(pair, 0.0) + local  # x*x: d/dx = x + x
+    return [_Edge(source, target, units[target].op_text != "", flow, locals_.get((source, target)))
+            for (source, target), flow in flows.items()]
 
 
 def _merge_edges(edges, rename):
@@ -472,7 +478,10 @@ def _to_dot(drawing, *, rankdir, show_local_grad, fmt, legend):
             lines.append(f"{unit.key}op -> {unit.key}{attributes(_edge_attrs(unit.grad_flow, scale))}")
     for edge in drawing.edges:
         target = edge.target + ("op" if edge.into_op else "")
-        lines.append(f"{edge.source} -> {target}{attributes(_edge_attrs(edge.flow, scale))}")
+        attrs = _edge_attrs(edge.flow, scale)
+        if show_local_grad and edge.local is not None:
+            attrs.update(label=f"local grad {_num(edge.local)}", fontcolor="#444444")
+        lines.append(f"{edge.source} -> {target}{attributes(attrs)}")
     dot.body.extend(line + "\n" for line in lines)
     if legend:
         _legend(dot, rankdir)

@@ -220,3 +220,16 @@ def test_a_20000_node_graph_collapses_and_renders_quickly(engine):  # noqa: F811
         assert "collapsed" in dot.source or "summarised" in dot.source
         assert b"<svg" in dot.pipe(format="svg")
     assert time.perf_counter() - started < 120  # a sanity bound only; the timing is measured in the report
+
+
+def test_local_derivatives_are_printed_on_the_inputs_of_two_input_ops():
+    out, leaves = lecture_neuron()
+    out.backward()
+    source = draw_graph(out).source
+    x1w1 = next(node for node in out.nodes() if node.op == "*" and leaves["x1"] in node.children)
+    target = key_of(out, x1w1) + "op"
+    # product rule: d(x1*w1)/dx1 = w1 = -3, d(x1*w1)/dw1 = x1 = 2
+    for name, local in (("x1", "-3"), ("w1", "2")):
+        line = next(line for line in source.splitlines() if line.startswith(f"{key_of(out, leaves[name])} -> {target}"))
+        assert f'label="local grad {local}"' in line
+    assert "local grad" not in draw_graph(out, show_local_grad=False).source.split("subgraph cluster_legend")[0]
