@@ -30,14 +30,19 @@ def _pct(number):
     return f"{number:.1f}%"
 
 
+def _are(count):
+    return f"{count} is" if count == 1 else f"{count} are"
+
+
 def _dead_text(numbers):
-    dead = numbers["dead"]
+    dead, n_neurons = numbers["dead"], numbers["n_neurons"]
     if not dead:
-        return (f"none of the {numbers['n_neurons']} neurons is dead in this strict sense, but "
-                f"{numbers['mostly_saturated']} are saturated on at least 90% of the samples: they learn "
+        return (f"none of the {n_neurons} neurons is dead in this strict sense, but "
+                f"{_are(numbers['mostly_saturated'])} saturated on at least 90% of the samples: they learn "
                 "from a handful of samples only")
     shown = ", ".join(str(index) for index in dead[:20]) + (", ..." if len(dead) > 20 else "")
-    return f"{len(dead)} of {numbers['n_neurons']} neurons are dead (saturated on every sample): {shown}"
+    verb = "is" if len(dead) == 1 else "are"
+    return f"{len(dead)} of {n_neurons} neurons {verb} dead (saturated on every sample): {shown}"
 
 
 def _run(result, key):
@@ -150,7 +155,8 @@ def _fix_section(result):
             else:
                 row.append(fmt.format(numbers[key]))
         rows.append(row)
-    rows.append(["loss after training", f"{bad.final['loss']:.3f}", f"{fixed.final['loss']:.3f}"])
+    rows.append([f"loss after {len(fixed.losses)} training steps (training size)",
+                 f"{bad.final['loss']:.3f}", f"{fixed.final['loss']:.3f}"])
     return [
         "<h2>3. The fix: scale the weights by (5/3) / sqrt(fan_in)</h2>",
         "<p>Each pre-activation is a sum of fan_in products. Drawing the weights from "
@@ -198,7 +204,7 @@ def _high_lr_section(result):
     steps = high.dead_over_steps
     first_dead = next((step for step, count in enumerate(steps) if count > 0), None)
     when = (f"The first dead neuron appears at step {first_dead}; at the last step {steps[-1]} of "
-            f"{high.final['n_neurons']} are dead." if first_dead is not None else
+            f"{high.final['n_neurons']} {'is' if steps[-1] == 1 else 'are'} dead." if first_dead is not None else
             "In this run no neuron died during training.")
     return [
         "<h2>4. A good init is not enough: a too-high learning rate</h2>",

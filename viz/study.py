@@ -17,7 +17,9 @@ runs in about a minute.
 """
 
 import math
+import os
 import random
+import textwrap
 import time
 from dataclasses import dataclass, field
 
@@ -268,24 +270,19 @@ def dataset(options):
 
 def format_table(result):
     """Return the printed summary: per configuration, loss, saturated %, dead neurons; then the files written."""
-    header = f"{'configuration':<24} {'loss start':>10} {'loss end':>9} {'saturated %':>11} {'dead':>9}  figures"
+    header = f"{'configuration':<24} {'loss start':>10} {'loss end':>9} {'saturated %':>11} {'dead':>9}"
     lines = [header, "-" * len(header)]
     for run in result.runs:
         shown = run.final if run.key == "high_lr" else run.one_pass
         dead = f"{len(shown['dead'])}/{shown['n_neurons']}"
         lines.append(f"{run.title:<24} {run.losses[0] if run.losses else float('nan'):>10.3f} "
-                     f"{run.final['loss']:>9.3f} {shown['saturated_pct']:>11.1f} {dead:>9}  {len(run.figures)} files")
-    lines.append("")
-    lines.append("saturated % and dead: the seed's size at init (bad, fixed init), "
-                 "after training (too-high learning rate)")
-    lines.append(f"wrote {len(_all_files(result))} files into {result.out_dir}")
-    lines.append(f"report: {result.report}")
-    lines.append(f"took {result.seconds:.1f} s")
-    return "\n".join(lines)
-
-
-def _all_files(result):
-    files = list(result.figures.values())
+                     f"{run.final['loss']:>9.3f} {shown['saturated_pct']:>11.1f} {dead:>9}")
+    lines += ["saturated % and dead: at the seed's size at init (bad, fixed init), "
+              "after training (too-high learning rate)", "", f"files in {result.out_dir}:"]
     for run in result.runs:
-        files.extend(run.figures.values())
-    return files + [result.report]
+        names = ", ".join(os.path.basename(path) for path in run.figures.values())
+        lines.append(textwrap.fill(names, width=100, initial_indent=f"  {run.title}: ", subsequent_indent="    "))
+    names = ", ".join(os.path.basename(path) for path in result.figures.values())
+    lines.append(textwrap.fill(names, width=100, initial_indent="  all: ", subsequent_indent="    "))
+    lines += [f"report: {result.report}", f"took {result.seconds:.1f} s"]
+    return "\n".join(lines)
