@@ -35,7 +35,7 @@ from micrograd_it.engine import Value
 
 from .layout import LaidOutDigraph, Raw, attributes, record_field, run_layout, write_drawing
 
-__all__ = ["draw_graph", "render", "SATURATED_LOCAL", "PALETTE"]
+__all__ = ["draw_graph", "render", "saturation_color", "SATURATED_LOCAL", "PALETTE", "SATURATION_SCALE"]
 
 # An activation whose local derivative is below this passes less than 2% of the
 # gradient: tanh with |t| > 0.99 (1 - t**2 < 0.0199), sigmoid near 0 or 1, relu off.
@@ -52,6 +52,23 @@ PALETTE = {
 FILL = {"input": "#D5ECF9", "param": "#C2E8DC", "output": "#F9E3B4", "vanished": "#E6E6E6",
         "flat": "#F6CFB3", "plain": "#FFFFFF", "summary": "#F2F2F2"}
 FONT = "Helvetica"
+
+
+# ColorBrewer YlOrBr: sequential and safe for the common colour-blindnesses; light enough to read black text
+# on all but the last stop.
+SATURATION_SCALE = ["#FFFFD4", "#FED98E", "#FE9929", "#D95F0E", "#993404"]
+WHITE_TEXT_FROM = 0.8  # from this saturation on, white text has more contrast than black on the fill
+
+
+def saturation_color(fraction):
+    """Return the fill colour ("#RRGGBB") for a saturation `fraction` in [0, 1], interpolated on SATURATION_SCALE."""
+    fraction = min(max(float(fraction), 0.0), 1.0)
+    position = fraction * (len(SATURATION_SCALE) - 1)
+    low = min(int(position), len(SATURATION_SCALE) - 2)
+    weight = position - low
+    start, stop = SATURATION_SCALE[low], SATURATION_SCALE[low + 1]
+    channels = [round(int(start[i:i + 2], 16) * (1 - weight) + int(stop[i:i + 2], 16) * weight) for i in (1, 3, 5)]
+    return "#" + "".join(f"{channel:02X}" for channel in channels)
 
 
 def _num(x):
@@ -117,7 +134,7 @@ class _FlowScale:
         self.decades = min(max(math.log10(self.top / vanish_tol), 1.0), FLOW_DECADES) if self.top > vanish_tol else 1.0
 
 
-def _legend(dot, rankdir):
+def _legend(dot, rankdir, neurons_over_samples=False):
     """A boxed legend: one example of every style, each named in words."""
     lines = [
         'subgraph cluster_legend {',
@@ -133,6 +150,11 @@ def _legend(dot, rankdir):
                       "label": f"flat op: local derivative < {SATURATED_LOCAL}"}),
         ("leg_edge", {"shape": "plaintext", "label": "edge width = gradient flow (log);\ndotted = ~0 flows"}),
     ]
+    if neurons_over_samples:
+        samples[3:3] = [(f"leg_sat{percent}", {"shape": "box", "style": "filled", "fillcolor": saturation_color(percent / 100),
+                                              "fontcolor": "#FFFFFF" if percent / 100 >= WHITE_TEXT_FROM else "#000000",
+                                              "label": f"neuron saturated on\n{percent}% of samples"})
+                        for percent in (0, 50, 100)]
     for name, attrs in samples:
         if attrs["shape"] == "record":
             attrs["shape"] = "box"  # looks the same with one field; dot cannot order records in a column
@@ -154,6 +176,7 @@ class _Unit:
         self.key, self.kind, self.name = key, kind, name
         self.data, self.grad, self.vanished = data, grad, vanished
         self.op_text, self.local, self.flat, self.grad_flow = "", None, False, None
+        self.saturation = None  # a neuron over many samples: the fraction of them on which it saturated
         self.fields = []
 
 
@@ -235,6 +258,7 @@ def _neuron_groups(trace, in_graph, grads_ran, vanish_tol, per_sample):
             if unit.flat:
                 unit.fields.append("SATURATED here")
         else:
+            unit.saturation = saturated / len(rows) if lt.activation != "linear" else None
             unit.fields = [f"{lt.name} neuron {neuron} ({lt.activation}, {len(rows)} samples)",
                            f"saturated on {100.0 * saturated / len(rows):.0f}% of samples",
                            f"mean |grad_in| {_num(sum(grads_in) / len(rows))}" + ("  (vanished)" if vanished else "")]
@@ -378,6 +402,7 @@ def _collect(root, *, vanish_tol, max_nodes, group, names, trace):
             per_sample = False
             unit_of, group_units = _neuron_groups(trace, in_graph, grads_ran, vanish_tol, per_sample=False)
         units.update((unit.key, unit) for unit in group_units)
+    if units:  # some neurons of the trace are in this graph
         why = "group='neuron'" if group == "neuron" else f"more than max_nodes={max_nodes} Values"
         how = "one node per neuron and sample" if per_sample else "one node per neuron over all samples"
         notes.append(f"collapsed ({why}): {how}, its weights inside it")
@@ -386,7 +411,7 @@ def _collect(root, *, vanish_tol, max_nodes, group, names, trace):
         tail = [value for value in values if id(value) not in unit_of and not value.is_leaf and value is not root]
         if tail:
             unit_of.update((id(value), "tail") for value in tail)
-            units["tail"] = _Unit("tail", "summary", f"{len(tail)} more ops\n(the loss, after the last layer)")
+            units["tail"] = _Unit("tail", "summary", f"{len(tail)} more ops\noutside the neurons\n(e.g. the loss)")
     for index, value in enumerate(values):
         if id(value) not in unit_of:
             key = f"n{index}"
@@ -452,6 +477,20 @@ def draw_graph(root, *, rankdir="LR", vanish_tol=1e-6, show_local_grad=True, max
     return _to_dot(drawing, rankdir=rankdir, show_local_grad=show_local_grad, fmt=format, legend=legend)
 
 
+def _group_attrs(unit, rankdir):
+    """A collapsed neuron: flagged like a flat op, or (over many samples) filled by its saturation fraction."""
+    attrs = {**_value_style("plain", unit.vanished), "label": _record(unit.fields, rankdir, across=False)}
+    if unit.saturation is not None:
+        attrs.update(fillcolor=saturation_color(unit.saturation), style="filled")
+        if unit.saturation >= WHITE_TEXT_FROM:
+            attrs["fontcolor"] = "#FFFFFF"
+    if unit.flat:  # saturated on its sample, or dead (saturated on every sample)
+        attrs.update(style="filled,bold", color=PALETTE["vermillion"], penwidth="3")
+        if unit.saturation is None:
+            attrs["fillcolor"] = FILL["flat"]
+    return attrs
+
+
 def _to_dot(drawing, *, rankdir, show_local_grad, fmt, legend):
     dot = LaidOutDigraph(name="computation_graph", format=fmt)
     graph_attrs = {"rankdir": rankdir, "label": drawing.title, "labelloc": "t", "fontname": FONT,
@@ -466,10 +505,7 @@ def _to_dot(drawing, *, rankdir, show_local_grad, fmt, legend):
         if unit.kind == "summary":
             attrs = {"shape": "note", "style": "filled,dashed", "fillcolor": FILL["summary"], "label": unit.name}
         elif unit.kind == "group":
-            attrs = {**_value_style("plain", unit.vanished), "label": _record(unit.fields, rankdir, across=False)}
-            if unit.flat:
-                attrs.update(shape="record", style="filled,bold", color=PALETTE["vermillion"],
-                             fillcolor=FILL["flat"], penwidth="2.5")
+            attrs = _group_attrs(unit, rankdir)
         else:
             attrs = {**_value_style(unit.kind, unit.vanished), "label": _record(_value_fields(unit), rankdir)}
         lines.append(f"{unit.key}{attributes(attrs)}")
@@ -484,7 +520,7 @@ def _to_dot(drawing, *, rankdir, show_local_grad, fmt, legend):
         lines.append(f"{edge.source} -> {target}{attributes(attrs)}")
     dot.body.extend(line + "\n" for line in lines)
     if legend:
-        _legend(dot, rankdir)
+        _legend(dot, rankdir, neurons_over_samples=any(unit.saturation is not None for unit in drawing.units))
     return dot
 
 

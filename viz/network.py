@@ -16,27 +16,12 @@ octagon with a thick border and says DEAD. Each node also prints its mean
 fan-in only the strongest few per neuron are drawn, and the title says so.
 """
 
-from .graph import FONT, PALETTE
+from .graph import FONT, PALETTE, SATURATION_SCALE, WHITE_TEXT_FROM, saturation_color
 from .layout import LaidOutDigraph, attributes, quote
 
-__all__ = ["draw_network", "saturation_color"]
+__all__ = ["draw_network", "saturation_color", "SATURATION_SCALE"]
 
-# ColorBrewer YlOrBr: sequential and safe for the common colour-blindnesses; light enough to read black text
-# on all but the last stop.
-SATURATION_SCALE = ["#FFFFD4", "#FED98E", "#FE9929", "#D95F0E", "#993404"]
-WHITE_TEXT_FROM = 0.8  # from this saturation on, white text has more contrast than black on the fill
 STRONGEST_WEIGHTS = 6  # edges drawn into each neuron when its fan-in is larger
-
-
-def saturation_color(fraction):
-    """Return the fill colour ("#RRGGBB") for a saturation `fraction` in [0, 1], interpolated on SATURATION_SCALE."""
-    fraction = min(max(float(fraction), 0.0), 1.0)
-    position = fraction * (len(SATURATION_SCALE) - 1)
-    low = min(int(position), len(SATURATION_SCALE) - 2)
-    weight = position - low
-    start, stop = SATURATION_SCALE[low], SATURATION_SCALE[low + 1]
-    channels = [round(int(start[i:i + 2], 16) * (1 - weight) + int(stop[i:i + 2], 16) * weight) for i in (1, 3, 5)]
-    return "#" + "".join(f"{channel:02X}" for channel in channels)
 
 
 def _check(net, trace):
