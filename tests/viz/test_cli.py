@@ -269,3 +269,12 @@ def test_demos_work_after_a_plain_install(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(str(target))  # the installed copy ran, not the checkout
     assert (tmp_path / "out" / "neuron.svg").exists()
+
+
+def test_python_dash_m_without_the_viz_extra_says_how_to_install_it(tmp_path):
+    # Simulate a missing viz package: an entry of None in sys.modules makes its import fail.
+    code = ("import sys, runpy; sys.modules['viz.cli'] = None; sys.argv = ['micrograd-it', 'demo', '--list'];"
+            "runpy.run_module('micrograd_it', run_name='__main__')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert "pip install 'micrograd_it[viz]'" in result.stderr and "Traceback" not in result.stderr
