@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from micrograd_it import Value
 from tests.viz.test_layout import engine  # noqa: F401  (the fixture: system dot, then graphviz-pure alone)
-from viz.graph import SATURATED_LOCAL, draw_graph, render
+from viz.graph import SATURATED_LOCAL, draw_graph, render, saturation_color
 from viz.layout import LaidOutDigraph, run_layout
 
 ATTR = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
@@ -233,3 +233,16 @@ def test_local_derivatives_are_printed_on_the_inputs_of_two_input_ops():
         line = next(line for line in source.splitlines() if line.startswith(f"{key_of(out, leaves[name])} -> {target}"))
         assert f'label="local grad {local}"' in line
     assert "local grad" not in draw_graph(out, show_local_grad=False).source.split("subgraph cluster_legend")[0]
+
+
+def test_neurons_over_many_samples_are_filled_by_their_saturation_fraction():
+    loss, trace = tiny_traced_mlp([2, 3, 1], n_samples=6, scale=3.0)
+    loss.backward()
+    source = draw_graph(loss, trace=trace, max_nodes=12).source  # 6 x 4 per-sample nodes would not fit
+    assert "one node per neuron over all samples" in source
+    for j in range(3):
+        acts = [row[j].data for row in trace.layers[0].act_nodes]
+        fraction = sum(abs(act) > 0.99 for act in acts) / len(acts)  # tanh saturated: |act| > 0.99
+        attrs = node_attrs(source, f"g0_{j}")
+        assert attrs["fillcolor"] == saturation_color(fraction)
+        assert f"saturated on {100 * fraction:.0f}% of samples" in attrs["label"]
