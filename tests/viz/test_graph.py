@@ -173,6 +173,9 @@ def test_svg_and_png_render_through_the_real_engine(engine, tmp_path):  # noqa: 
     assert (tmp_path / "g.png").read_bytes().startswith(b"\x89PNG")
     assert (tmp_path / "g.dot").read_text() == draw_graph(out).source
     assert render(out, format="svg").startswith(b"<?xml")
+    if engine == "system":  # only Graphviz writes PDF (the bundled case is tested in test_layout)
+        render(out, tmp_path / "g.pdf")
+        assert (tmp_path / "g.pdf").read_bytes().startswith(b"%PDF")
 
 
 # -- big graphs ------------------------------------------------------------------------------
