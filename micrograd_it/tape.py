@@ -164,7 +164,7 @@ def topological_order(root):
     return order
 
 
-def check_inputs(nodes, inputs):
+def check_inputs(inputs):
     """Return `inputs` as a list of distinct leaf Values; raise TypeError/ValueError naming a bad one."""
     inputs = list(inputs)
     seen = set()
@@ -212,7 +212,7 @@ class Tape:
 
     def __init__(self, root, inputs=()):
         self.nodes = topological_order(root)
-        self.inputs = check_inputs(self.nodes, inputs)
+        self.inputs = check_inputs(inputs)
         index = {node: i for i, node in enumerate(self.nodes)}
         sink = len(self.nodes)  # where unary steps send their (zero) second gradient
         # One step per op node: (rule, out, x, y, params), all positions in the lists below.
@@ -229,6 +229,7 @@ class Tape:
         self._dx = [0.0] * (sink + 1)
         self._dy = [0.0] * (sink + 1)
         self._grad = None
+        self._ready = False  # backward needs the local derivatives of a forward()
 
     def __len__(self):
         return len(self.nodes)
@@ -250,20 +251,26 @@ class Tape:
             try:
                 data[out], dx[out], dy[out] = rule(data[x], data[y], params)
             except (ArithmeticError, ValueError) as error:
+                self._ready = False
                 raise type(error)(f"replay of {self._describe(out)}: {error}") from None
         # Fast check: a sum of finite floats is finite (unless it overflows, and
         # then the exact scan below decides); one C-level sum costs far less than
         # checking every node.
         if not math.isfinite(sum(data) + sum(dx) + sum(dy)):
+            self._ready = False
             self._raise_non_finite()
         self._grad = None
+        self._ready = True
         return data[len(self.nodes) - 1]
 
     def backward(self, grad=1.0):
         """Replay backward from the root (seeded with `grad`); return the list of d root / d input.
 
-        Must follow `forward`. An input the root does not depend on gets 0.0.
+        An input the root does not depend on gets 0.0. Raises RuntimeError
+        before the first `forward` (backward uses the local derivatives it computes).
         """
+        if not self._ready:
+            raise RuntimeError("backward() needs a forward() first: it uses the local derivatives forward computes")
         if type(grad) is not float:
             grad = _number(grad, "backward(grad)")
         data, dx, dy = self._data, self._dx, self._dy

@@ -145,7 +145,7 @@ class NumpyTape:
         key = {node: (level[node], node.op, node.op_params) for node in order}
         # Leaves first, then op nodes grouped by (level, op, params); sorted() is stable.
         self.nodes = sorted(order, key=lambda node: (level[node], node.op, str(node.op_params)))
-        self.inputs = check_inputs(self.nodes, inputs)
+        self.inputs = check_inputs(inputs)
         index = {node: i for i, node in enumerate(self.nodes)}
         self._root = index[root]
         self._input_positions = np.array([index.get(value, -1) for value in self.inputs], dtype=np.intp)
@@ -153,6 +153,7 @@ class NumpyTape:
         self._groups, self._levels = self._plan(index, key)
         self._local = np.zeros(sum(len(group[2]) + len(group[3]) for group in self._groups))
         self._grad = None
+        self._ready = False  # backward needs the local derivatives of a forward()
 
     def _plan(self, index, key):
         """Return the forward groups (rule, start, x, y, params, local_start) and backward levels."""
@@ -204,6 +205,7 @@ class NumpyTape:
             raise ValueError(f"forward() values must be finite, got {new[~np.isfinite(new)][0]!r}")
         known = self._input_positions >= 0
         data[self._input_positions[known]] = new[known]
+        self._ready = False
         with np.errstate(all="ignore"):  # overflow is reported below, naming the op
             for rule, start, x, y, params, local_start in self._groups:
                 end = start + len(x)
@@ -218,10 +220,16 @@ class NumpyTape:
         if not (np.isfinite(data).all() and np.isfinite(local).all()):
             self._raise_non_finite()
         self._grad = None
+        self._ready = True
         return float(data[self._root])
 
     def backward(self, grad=1.0):
-        """Replay backward from the root (seeded with `grad`); return a numpy array of d root / d input."""
+        """Replay backward from the root (seeded with `grad`); return a numpy array of d root / d input.
+
+        Raises RuntimeError before the first successful `forward`.
+        """
+        if not self._ready:
+            raise RuntimeError("backward() needs a forward() first: it uses the local derivatives forward computes")
         grads = np.zeros(len(self.nodes))
         grads[self._root] = grad
         local = self._local

@@ -259,3 +259,19 @@ def test_a_deep_chain_replays_without_recursion():
     assert tape.forward([0.5]) == node.data
     node.backward()
     assert math.isclose(tape.backward()[0], x.grad, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_backward_needs_a_successful_forward_first(backend):
+    if backend == "numpy":
+        pytest.importorskip("numpy")
+    x = Value(2.0)
+    tape = record(x.log(), [x], backend=backend)
+    with pytest.raises(RuntimeError, match="forward"):
+        tape.backward()
+    tape.forward([2.0])
+    assert list(tape.backward()) == [0.5]  # d ln(x)/dx = 1/x
+    with pytest.raises(ValueError):
+        tape.forward([-2.0])
+    with pytest.raises(RuntimeError, match="forward"):
+        tape.backward()
