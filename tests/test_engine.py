@@ -187,6 +187,18 @@ def test_domain_errors_raise_at_the_op():
         (-2.0) ** Value(1.0)
 
 
+def test_value_stores_a_plain_float_whatever_real_number_it_gets():
+    # Value() has a fast path for exact floats; every other real must still be converted and checked.
+    from fractions import Fraction
+
+    np = pytest.importorskip("numpy")
+    for number, expected in ((3, 3.0), (Fraction(1, 4), 0.25), (np.float64(2.5), 2.5), (np.int32(-2), -2.0)):
+        value = Value(number)
+        assert type(value.data) is float and value.data == expected
+    with pytest.raises(ValueError, match="finite"):
+        Value(np.float64("nan"))
+
+
 def test_numpy_scalars_work_as_numbers():
     np = pytest.importorskip("numpy")
     v = Value(3.0)
