@@ -6,6 +6,13 @@ import tempfile
 __all__ = ["atomic_write"]
 
 
+def _umask():
+    # The umask can only be read by setting it; set it straight back.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path, content):
     """Write `content` (str or bytes) to `path` atomically; return the path.
 
@@ -23,6 +30,8 @@ def atomic_write(path, content):
             temp_file.write(data)
             temp_file.flush()
             os.fsync(temp_file.fileno())
+        # mkstemp makes the file private (0600); give it the mode a plain open() would.
+        os.chmod(temp_path, 0o666 & ~_umask())
         os.replace(temp_path, path)
     except BaseException:
         if os.path.exists(temp_path):

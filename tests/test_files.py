@@ -30,3 +30,10 @@ def test_atomic_write_failure_leaves_old_file_and_no_temp(tmp_path, monkeypatch)
 def test_atomic_write_into_missing_folder_raises(tmp_path):
     with pytest.raises(OSError):
         atomic_write(tmp_path / "missing" / "x.txt", "data")
+
+
+def test_atomic_write_gives_the_mode_open_would(tmp_path):
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    atomic = atomic_write(tmp_path / "atomic.txt", "x")
+    assert os.stat(atomic).st_mode & 0o777 == os.stat(plain).st_mode & 0o777
