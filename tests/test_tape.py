@@ -275,3 +275,13 @@ def test_backward_needs_a_successful_forward_first(backend):
         tape.forward([-2.0])
     with pytest.raises(RuntimeError, match="forward"):
         tape.backward()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_leaf_root_replays_as_itself(backend):
+    if backend == "numpy":
+        pytest.importorskip("numpy")
+    x = Value(2.0)
+    tape = record(x, [x], backend=backend)
+    assert tape.forward([5.0]) == 5.0
+    assert list(tape.backward()) == [1.0]  # d x / d x
