@@ -278,3 +278,22 @@ def test_python_dash_m_without_the_viz_extra_says_how_to_install_it(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert result.returncode == 2
     assert "pip install 'micrograd_it[viz]'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_real_ctrl_c_during_the_study_keeps_the_finished_files(tmp_path):
+    import signal
+    import time
+
+    out_dir = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "micrograd_it", "study", "--out", str(out_dir), "--steps", "1"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while not (out_dir / "activations.png").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)  # the seed-size one-pass (32 x 200 neurons) is running now
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert err == "micrograd-it: interrupted; the files written so far are kept\n"
+    assert (out_dir / "activations.png").read_bytes().startswith(b"\x89PNG")
+    assert not any(name.startswith(".tmp-") for name in os.listdir(out_dir))
