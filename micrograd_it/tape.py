@@ -165,8 +165,16 @@ def topological_order(root):
 
 
 def check_inputs(inputs):
-    """Return `inputs` as a list of distinct leaf Values; raise TypeError/ValueError naming a bad one."""
-    inputs = list(inputs)
+    """Return `inputs` (Values, or a Module: its parameters) as a list of distinct leaf Values.
+
+    Raises TypeError/ValueError naming a bad one.
+    """
+    if hasattr(inputs, "parameters"):
+        inputs = inputs.parameters()
+    try:
+        inputs = list(inputs)
+    except TypeError:
+        raise TypeError(f"record() inputs must be a list of Values or a Module, got {inputs!r}") from None
     seen = set()
     for i, value in enumerate(inputs):
         if not isinstance(value, Value):
@@ -183,7 +191,7 @@ def record(root, inputs=(), backend="python"):
     """Record root's graph onto a tape that replays it for new values of `inputs`.
 
     `inputs` are the leaf Values that change between replays (for example
-    ``net.parameters()``). Returns a `Tape` (``backend="python"``, standard
+    ``net.parameters()``, or just ``net``). Returns a `Tape` (``backend="python"``, standard
     library only) or a `micrograd_it.tape_numpy.NumpyTape` (``"numpy"``).
     Raises TypeError for a root or input that is not a Value, ValueError for
     an input that is not a leaf or appears twice or for an unknown backend,

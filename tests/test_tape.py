@@ -212,6 +212,14 @@ def test_record_rejects_bad_roots_inputs_and_backends():
         record(y, [x, x])
     with pytest.raises(ValueError, match="'fortran'"):
         record(y, [x], backend="fortran")
+    with pytest.raises(TypeError, match="list of Values or a Module, got 3"):
+        record(y, 3)
+
+
+def test_a_module_stands_for_its_parameters():
+    net = MLP(2, [3, 1], seed=0)
+    tape = record(net([1.0, 2.0]), net)
+    assert tape.inputs == net.parameters()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
