@@ -13,6 +13,7 @@ huge exponents, huge or deeply nested trees) is refused with an
 
 import ast
 import math
+import warnings
 
 from .engine import Value
 
@@ -131,8 +132,10 @@ def parse(text):
     if not text.strip():
         raise ExpressionError("empty expression")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+        with warnings.catch_warnings():  # e.g. "1if x else 2": Python only warns; we refuse
+            warnings.simplefilter("error", SyntaxWarning)
+            tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, SyntaxWarning, ValueError, RecursionError, MemoryError) as error:
         detail = getattr(error, "msg", None) or type(error).__name__
         raise ExpressionError(f"cannot parse {text.strip()[:40]!r}: {detail}") from None
     text = text.strip()
