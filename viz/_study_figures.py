@@ -56,7 +56,7 @@ def config_figures(out_dir, run, trace, optimizer):
     fig = plots.update_ratio_history(optimizer.ratio_history).figure
     fig.suptitle(f"{run.title} (lr {run.lr:g})", fontweight="bold")
     written["update_ratio"] = _save(fig, out_dir, f"{prefix}_update_ratio.png")
-    fig = plots.loss_curve(run.losses).figure
+    fig = plots.loss_curve(run.losses, window=max(1, len(run.losses) // 10)).figure
     fig.suptitle(f"{run.title} (lr {run.lr:g})", fontweight="bold")
     written["loss"] = _save(fig, out_dir, f"{prefix}_loss.png")
     return written

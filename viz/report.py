@@ -215,6 +215,8 @@ def _high_lr_section(result):
         f"{esc(_pct(high.final['saturated_pct']))} of the activations are saturated and "
         f"{esc(_dead_text(high.final))}.</p>",
         _fig(result, high.figures, "saturation_map", "Too-high learning rate: saturation map after training."),
+        _fig(result, high.figures, "grad_hist", "Too-high learning rate, after training. Left: d loss / d activation, "
+             "what arrives at tanh. Right: d loss / d pre-activation, after multiplying by 1 - t**2."),
         '<div class="row">',
         _fig(result, high.figures, "hist_preact", "Too-high learning rate: pre-activations after training."),
         _fig(result, high.figures, "hist_act", "Too-high learning rate: activations after training."),
