@@ -92,13 +92,13 @@ def main(argv=None):
         args = build_parser().parse_args(argv)
         return args.run(args) or 0
     except _UsageError as error:
-        _fail(f"{error}")
+        _say(f"error: {error}")
         return 2
     except (UserError, ExpressionError) as error:
-        _fail(f"{error}")
+        _say(f"error: {error}")
         return 1
     except KeyboardInterrupt:
-        _fail("interrupted; the files written so far are kept")
+        _say("interrupted; the files written so far are kept")
         return 130
     except BrokenPipeError:  # e.g. `micrograd-it demo --list | head -1`: the reader left, nothing to report
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - so the interpreter's final flush stays quiet
@@ -107,8 +107,9 @@ def main(argv=None):
         return exit_.code if isinstance(exit_.code, int) else 0
 
 
-def _fail(message):
-    sys.stderr.write(f"{PROG}: error: {message}\n" if "interrupted" not in message else f"{PROG}: {message}\n")
+def _say(message):
+    """Write one line to stderr, prefixed by the command's name."""
+    sys.stderr.write(f"{PROG}: {message}\n")
     sys.stderr.flush()
 
 

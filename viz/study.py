@@ -28,6 +28,7 @@ from micrograd_it.losses import softmax_cross_entropy
 from micrograd_it.nn import MLP, Embedding, Module
 from micrograd_it.optim import SGD
 
+from ._output import UserError
 from ._progress import Progress
 
 __all__ = ["StudyOptions", "CharMLP", "ConfigRun", "StudyResult", "run_study", "format_table", "dataset", "one_pass", "batch_loss"]
@@ -163,16 +164,20 @@ def train(model, X, Y, run, options, batches):
     """
     optimizer = SGD(model.named_parameters(), run.lr)
     with Progress(len(batches), f"{run.title:<24}", enabled=options.progress) as bar:
-        for indices in batches:
-            with model.trace() as trace:
-                loss = batch_loss(model, X, Y, indices)
-            optimizer.zero_grad()
-            loss.backward()
+        for step, indices in enumerate(batches):
+            try:
+                with model.trace() as trace:
+                    loss = batch_loss(model, X, Y, indices)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            except OverflowError as error:  # a learning rate so large that the numbers left the floats
+                raise UserError(f"{run.title}: training overflowed at step {step} with learning rate "
+                                f"{run.lr:g} ({error}); try a smaller learning rate") from None
             hidden = trace.layers[0]
             saturated = [flag for row in hidden.saturated(options.threshold) for flag in row]
             run.dead_over_steps.append(len(hidden.dead(options.threshold)))
             run.saturated_over_steps.append(100.0 * sum(saturated) / len(saturated))
-            optimizer.step()
             run.losses.append(loss.data)
             bar.update(loss=loss.data)
     run.ratio_history = optimizer.ratio_history

@@ -142,3 +142,12 @@ def test_study_flags_reach_the_options():
         (7, 0.25, 9.0, 5, 6, 3)
     full = study.StudyOptions.from_args(cli.build_parser().parse_args(["study", "--full"]))
     assert (full.hidden, full.batch) == (full.full_hidden, full.full_samples) == (200, 32)
+
+
+def test_an_overflowing_learning_rate_is_a_user_error(capsys, tmp_path, monkeypatch):
+    tiny = dict(TINY, high_lr=1e300)
+    monkeypatch.setattr(study.StudyOptions, "from_args", classmethod(lambda cls, args: cls(**tiny)))
+    code = cli.main(["study", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert "overflowed" in err and "1e+300" in err and "Traceback" not in err
