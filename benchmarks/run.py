@@ -183,16 +183,29 @@ def report(results, w1_engines, verdicts, chain_sizes, scaling, batches, rounds,
         traced = [statistics.median(t["ms_per_step"]) / statistics.median(u["ms_per_step"]) for t, u in
                   zip(results[("w1", "micrograd_it traced", 64)], results[("w1", "micrograd_it", 64)])]
         out += ["", f"Tracing overhead (traced step / untraced step, same rounds): {spread(traced)}x"]
+    out += scaling_section(results, scaling, batches) + chain_section(results, chain_sizes)
+    out += build_section(results) + seed_section(results)
+    out.append(f"\nTotal wall time {time.time() - started:.0f} s.")
+    print("\n".join(out))
+
+
+def scaling_section(results, scaling, batches):
+    """Rows of microseconds per op node for each engine and batch size."""
     per_sample = nodes_per_sample()
-    out += ["", f"### Cost per node as the batch grows ({per_sample} op nodes per sample)",
-            "| engine | batch | us per node, median (min-max) |", "|---|---|---|"]
+    out = ["", f"### Cost per node as the batch grows ({per_sample} op nodes per sample)",
+           "| engine | batch | us per node, median (min-max) |", "|---|---|---|"]
     for engine in scaling:
         for batch in batches:
             samples = [r for r in results.get(("w1", engine, batch), []) if "ms_per_step" in r]
             micros = [statistics.median(r["ms_per_step"]) * 1e3 / (batch * per_sample) for r in samples]
             out.append(f"| {engine} | {batch} | {spread(micros)} |")
-    out += ["", "### Deep chain x -> tanh(x * w + c): build and backward",
-            "| engine | op nodes | build ms | backward ms | backward / build |", "|---|---|---|---|---|"]
+    return out
+
+
+def chain_section(results, chain_sizes):
+    """Rows of build and backward times of the deep chains (or the error an engine raised)."""
+    out = ["", "### Deep chain x -> tanh(x * w + c): build and backward",
+           "| engine | op nodes | build ms | backward ms | backward / build |", "|---|---|---|---|---|"]
     for engine in ("micrograd", "micrograd_it"):
         for n in chain_sizes:
             samples = results.get(("chain", engine, n))
@@ -203,25 +216,37 @@ def report(results, w1_engines, verdicts, chain_sizes, scaling, batches, rounds,
             else:
                 out.append(f"| {engine} | {n:,} | " + " | ".join(
                     spread([r[f] for r in samples]) for f in ("build_ms", "backward_ms", "backward/build")) + " |")
-    out += ["", "### Building sum(w_i * x_i) over 100,000 products",
-            "| engine | op nodes per second | vs micrograd |", "|---|---|---|"]
+    return out
+
+
+def build_section(results):
+    """Rows of the node-build rate (with its ratio to micrograd) and the bytes per node."""
+    out = ["", "### Building sum(w_i * x_i) over 100,000 products",
+           "| engine | op nodes per second | vs micrograd |", "|---|---|---|"]
     out += ratio_rows(results, lambda e: ("build", e, 0), ["micrograd", "micrograd_it"], "nodes_per_s",
                       higher_is_better=True)
     for engine in ("micrograd", "micrograd_it"):
         memory = results[("memory", engine, 0)][0]
-        out.append(f"\nBytes per op node (tracemalloc), {engine}: {memory.get('bytes_per_node', memory.get('error')):.0f}")
-    out += ["", "### The seed's layer: 32 samples x 200 tanh neurons, 30 inputs from an embedding; one forward + backward",
-            "| engine | ms | vs micrograd |", "|---|---|---|"]
+        shown = f"{memory['bytes_per_node']:.0f}" if "bytes_per_node" in memory else memory.get("error")
+        out.append(f"\nBytes per op node (tracemalloc), {engine}: {shown}")
+    return out
+
+
+def seed_section(results):
+    """Rows of the seed layer's forward + backward, after checking every engine's gradients."""
+    out = ["", "### The seed's layer: 32 samples x 200 tanh neurons, 30 inputs from an embedding; "
+           "one forward + backward", "| engine | ms | vs micrograd |", "|---|---|---|"]
     reference = results[("seed", "micrograd_it", 0)][0]
     for engine in SEED_ENGINES:
-        if "error" not in results[("seed", engine, 0)][0] and not gradients_agree(results[("seed", engine, 0)][0], reference):
+        first = results[("seed", engine, 0)][0]
+        if "error" not in first and not gradients_agree(first, reference):
             results[("seed", engine, 0)] = [{"error": "WRONG GRADIENTS"}]
     out += ratio_rows(results, lambda e: ("seed", e, 0), SEED_ENGINES, "ms")
-    records = [r["record_ms"] for e in SEED_ENGINES if e.startswith("tape") for r in results[("seed", e, 0)] if "record_ms" in r]
+    records = [r["record_ms"] for e in SEED_ENGINES if e.startswith("tape")
+               for r in results[("seed", e, 0)] if "record_ms" in r]
     if records:
         out.append(f"\n(The tapes' one-time recording, not included above: {spread(records)} ms.)")
-    out.append(f"\nTotal wall time {time.time() - started:.0f} s.")
-    print("\n".join(out))
+    return out
 
 
 if __name__ == "__main__":
