@@ -183,6 +183,8 @@ class NumpyTape:
         for level, outs, children, local_start in levels:
             outs, children = np.concatenate(outs), np.concatenate(children)
             targets, slots = np.unique(children, return_inverse=True)
+            if len(targets) == len(children):  # every child used once: add directly, no bincount
+                targets, slots = children, None
             planned.append((outs, targets, slots, local_start, local_start + len(outs)))
         return groups, planned[::-1]
 
@@ -236,7 +238,9 @@ class NumpyTape:
         for outs, targets, slots, local_start, local_end in self._levels:
             # chain rule: child.grad += local * out.grad, summed over every use of the child
             contributions = local[local_start:local_end] * grads[outs]
-            grads[targets] += np.bincount(slots, weights=contributions, minlength=len(targets))
+            if slots is not None:
+                contributions = np.bincount(slots, weights=contributions, minlength=len(targets))
+            grads[targets] += contributions
         self._grad = grads
         known = self._input_positions >= 0
         result = np.zeros(len(self.inputs))
