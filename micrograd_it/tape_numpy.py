@@ -154,6 +154,7 @@ class NumpyTape:
         self._local = np.zeros(sum(len(group[2]) + len(group[3]) for group in self._groups))
         self._grad = None
         self._ready = False  # backward needs the local derivatives of a forward()
+        self._constants_written = False
 
     def _plan(self, index, key):
         """Return the forward groups (rule, start, x, y, params, local_start) and backward levels."""
@@ -216,13 +217,15 @@ class NumpyTape:
                 except (ArithmeticError, ValueError) as error:
                     raise type(error)(f"replay of op '{self.nodes[start]._op}': {error}") from None
                 data[start:end] = out
-                local[local_start:local_start + len(x)] = dx
-                if len(y):
+                # A derivative that is a plain float (1.0 for "+") never changes: write it once.
+                if type(dx) is not float or not self._constants_written:
+                    local[local_start:local_start + len(x)] = dx
+                if len(y) and (type(dy) is not float or not self._constants_written):
                     local[local_start + len(x):local_start + 2 * len(x)] = dy
         if not (np.isfinite(data).all() and np.isfinite(local).all()):
             self._raise_non_finite()
         self._grad = None
-        self._ready = True
+        self._ready = self._constants_written = True
         return float(data[self._root])
 
     def backward(self, grad=1.0):
