@@ -1,0 +1,37 @@
+"""The engine package needs only the standard library, and never imports viz."""
+
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import micrograd_it
+
+# tape_numpy is the optional numpy backend (loaded only by record(..., backend="numpy"));
+# testing needs hypothesis (the test extra); __main__ is the command's entry point into viz.
+OPTIONAL = {"micrograd_it.tape_numpy", "micrograd_it.testing", "micrograd_it.__main__"}
+THIRD_PARTY = ("numpy", "matplotlib", "graphviz", "viz", "hypothesis", "torch", "PIL")
+
+
+def test_engine_modules_import_only_the_standard_library():
+    modules = sorted(
+        f"micrograd_it.{info.name}" for info in pkgutil.iter_modules([str(Path(micrograd_it.__file__).parent)])
+    )
+    modules = [name for name in modules if name not in OPTIONAL]
+    assert "micrograd_it.engine" in modules and "micrograd_it.nn" in modules
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        f"loaded = sorted(m for m in sys.modules if m.split('.')[0] in {THIRD_PARTY!r})\n"
+        "print(','.join(loaded))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "", f"engine modules pulled in: {result.stdout.strip()}"
+
+
+def test_the_check_sees_a_third_party_import():
+    # The same probe must notice a third-party module when one is imported (so the test above can fail).
+    code = f"import sys, numpy\nprint(','.join(m for m in sys.modules if m.split('.')[0] in {THIRD_PARTY!r}))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "numpy" in result.stdout
