@@ -125,7 +125,6 @@ def nodes_per_sample():
     """Op nodes one W1 sample adds to the graph (counted with micrograd_it, outside any timing)."""
     sys.path.insert(0, HERE)
     import w1
-    from micrograd_it import Value
 
     counts = []
     for batch in (1, 2):

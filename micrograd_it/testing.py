@@ -9,7 +9,6 @@ of the engine and of any user's own code draw from here.
 >>> from micrograd_it.testing import expressions, well_conditioned
 """
 
-import math
 import operator
 
 try:

@@ -29,15 +29,16 @@ A neuron is dead when it is saturated on every sample of the traced batch.
 
 import math
 
-__all__ = ["Trace", "LayerTrace", "is_saturated"]
+from .engine import Value
 
-_GELU_C = math.sqrt(2.0 / math.pi)
+__all__ = ["Trace", "LayerTrace", "is_saturated"]
 
 
 def _gelu_slope(x):
-    # derivative of the engine's tanh-approximation GELU (see Value.gelu)
-    t = math.tanh(_GELU_C * (x + 0.044715 * x ** 3)) if abs(x) < 1e100 else math.copysign(1.0, x)
-    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _GELU_C * (1.0 + 3 * 0.044715 * x * x)
+    """The local derivative of Value.gelu at x, from the engine itself (its maths lives in one place)."""
+    preact = Value(x)
+    preact.gelu().backward()
+    return preact.grad
 
 
 def is_saturated(activation, preact, act, threshold=0.99):
