@@ -5,6 +5,8 @@ import os
 
 from micrograd_it._files import atomic_write
 
+from ._interrupt import checkpoint
+
 __all__ = ["UserError", "prepare_out_dir", "save_figure", "save_text"]
 
 
@@ -32,6 +34,7 @@ def prepare_out_dir(path):
 
 def save_text(path, text):
     """Write `text` to `path` atomically; return the path. Raises UserError if it cannot be written."""
+    checkpoint()
     try:
         return atomic_write(path, text)
     except OSError as error:
@@ -43,6 +46,7 @@ def save_figure(figure, path, dpi=100):
 
     The figure is rendered into memory first, so a reader never sees half a PNG.
     """
+    checkpoint()
     suffix = os.path.splitext(path)[1].lstrip(".").lower() or "png"
     buffer = io.BytesIO()
     figure.savefig(buffer, format=suffix, dpi=dpi)

@@ -3,6 +3,8 @@
 import sys
 import time
 
+from ._interrupt import checkpoint
+
 __all__ = ["Progress"]
 
 
@@ -29,7 +31,8 @@ class Progress:
         return self
 
     def update(self, steps=1, loss=None):
-        """Advance by `steps`; `loss` (a float) is shown beside the bar."""
+        """Advance by `steps`; `loss` (a float) is shown beside the bar. Raises KeyboardInterrupt after Ctrl-C."""
+        checkpoint()
         self.done = min(self.done + steps, self.total)
         now = time.monotonic()
         if self.done == self.total or now - self._last_draw > 0.1:

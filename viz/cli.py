@@ -14,6 +14,7 @@ import sys
 
 from micrograd_it.expr import ExpressionError, build, parse_bindings
 
+from ._interrupt import catch_interrupts
 from ._output import UserError, prepare_out_dir
 
 __all__ = ["main", "DEMOS", "demo_summary"]
@@ -88,6 +89,15 @@ def build_parser():
 
 def main(argv=None):
     """Run the command with `argv` (default: sys.argv[1:]); return the exit code (0 on success)."""
+    with catch_interrupts() as interrupts:
+        code = _main(argv)
+    if interrupts.interrupted and code != 130:  # a Ctrl-C that Python swallowed and no checkpoint saw
+        _say("interrupted; the files written so far are kept")
+        return 130
+    return code
+
+
+def _main(argv):
     try:
         args = build_parser().parse_args(argv)
         return args.run(args) or 0

@@ -297,3 +297,25 @@ def test_a_real_ctrl_c_during_the_study_keeps_the_finished_files(tmp_path):
     assert err == "micrograd-it: interrupted; the files written so far are kept\n"
     assert (out_dir / "activations.png").read_bytes().startswith(b"\x89PNG")
     assert not any(name.startswith(".tmp-") for name in os.listdir(out_dir))
+
+
+def test_a_swallowed_ctrl_c_is_raised_again_at_the_next_checkpoint():
+    # Python ignores a KeyboardInterrupt raised inside __del__ ("Exception ignored in ...");
+    # the study must still stop at its next checkpoint instead of running to the end.
+    import signal
+
+    from viz._interrupt import catch_interrupts, checkpoint
+
+    class RaisesCtrlCWhenFreed:
+        def __del__(self):
+            signal.raise_signal(signal.SIGINT)
+
+    hook_before = sys.unraisablehook
+    with catch_interrupts() as interrupts:
+        RaisesCtrlCWhenFreed()  # freed at once: the interrupt lands in __del__ and is swallowed
+        with pytest.raises(KeyboardInterrupt):
+            checkpoint()
+    assert interrupts.interrupted
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert sys.unraisablehook is hook_before
+    checkpoint()  # nothing pending once the block is over
