@@ -57,7 +57,9 @@ def build_parser():
     """Return the argparse parser of the command (subcommands study, demo, graph)."""
     parser = _Parser(prog=PROG, description="A scalar autograd engine that shows where and why gradients die.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    commands.required = True
+    # Not required at argparse level, so that `micrograd-it --bogus` names the
+    # unknown flag; a missing COMMAND is reported in _main instead.
+    commands.required = False
 
     study = commands.add_parser("study", help="the tanh saturation study: figures and report.html",
                                 description="Train a character-level MLP three ways (bad init, fixed init, "
@@ -100,6 +102,8 @@ def main(argv=None):
 def _main(argv):
     try:
         args = build_parser().parse_args(argv)
+        if args.command is None:
+            raise _UsageError(f"a COMMAND is needed: study, demo or graph (see {PROG} --help)")
         return args.run(args) or 0
     except _UsageError as error:
         _say(f"error: {error}")

@@ -33,6 +33,7 @@ def assert_one_line_error(code, err, expected_code, *words):
 
 @pytest.mark.parametrize("argv, words", [
     ([], ["COMMAND"]),
+    (["--bogus"], ["--bogus"]),
     (["frobnicate"], ["frobnicate"]),
     (["study", "--steps", "0"], ["--steps", "0"]),
     (["study", "--steps", "many"], ["many"]),
