@@ -5,26 +5,17 @@ Every function imports only its own engine and returns a dict of numbers
 sample.py, not hidden.
 """
 
-import math
 import time
 import tracemalloc
 
-from problems import SEED_CONTEXT, seed_problem
+from problems import SEED_CONTEXT, micrograd_tanh, seed_problem
 
 
 def _value_class(engine):
     if engine == "micrograd":
         from micrograd.engine import Value
 
-        def tanh(v):  # micrograd's own style, added as a separate function
-            t = math.tanh(v.data)
-            out = Value(t, (v,), "tanh")
-
-            def _backward():
-                v.grad += (1 - t**2) * out.grad
-            out._backward = _backward
-            return out
-        return Value, tanh
+        return Value, micrograd_tanh(Value)
     from micrograd_it import Value
     return Value, Value.tanh
 

@@ -4,6 +4,7 @@ Each engine builds its own model from these plain floats: the same weights,
 the same data, whatever the engine.
 """
 
+import math
 import random
 
 W1_SIZES = [2, 16, 16, 1]   # MLP of the W1 workload: tanh hidden layers, linear output
@@ -38,3 +39,17 @@ def seed_problem(seed=0):
     B = [0.0] * SEED_HIDDEN
     contexts = [[rng.randrange(SEED_VOCAB) for _ in range(SEED_CONTEXT)] for _ in range(SEED_BATCH)]
     return C, W, B, contexts
+
+
+def micrograd_tanh(Value):
+    """Return tanh for micrograd's `Value` class, written in micrograd's own style (a closure per node),
+    as a separate function: its class is not edited."""
+    def tanh(v):
+        t = math.tanh(v.data)
+        out = Value(t, (v,), "tanh")
+
+        def _backward():
+            v.grad += (1 - t**2) * out.grad
+        out._backward = _backward
+        return out
+    return tanh

@@ -8,7 +8,7 @@ of `problems.flat_parameters`) at the starting weights, for the cross-check.
 
 import math
 
-from problems import LEARNING_RATE, flat_parameters, w1_problem
+from problems import LEARNING_RATE, flat_parameters, micrograd_tanh, w1_problem
 
 
 def micrograd(batch):
@@ -16,14 +16,7 @@ def micrograd(batch):
     from micrograd.engine import Value
     from micrograd.nn import MLP
 
-    def tanh(v):
-        t = math.tanh(v.data)
-        out = Value(t, (v,), "tanh")
-
-        def _backward():
-            v.grad += (1 - t**2) * out.grad
-        out._backward = _backward
-        return out
+    tanh = micrograd_tanh(Value)
 
     def neuron(n, x):  # micrograd's Neuron.__call__, with tanh instead of relu
         act = sum((wi * xi for wi, xi in zip(n.w, x)), n.b)
@@ -45,7 +38,11 @@ def micrograd(batch):
         net.zero_grad()
         loss.backward()
         return loss
+    return _sgd_loop(loss_and_backward, params)
 
+
+def _sgd_loop(loss_and_backward, params):
+    """Return (step, grads) for an object engine: `loss_and_backward()` builds the loss and fills the grads."""
     def step():
         loss_and_backward()
         for p in params:
@@ -84,15 +81,7 @@ def micrograd_it(batch, traced=False):
         net.zero_grad()
         loss.backward()
         return loss
-
-    def step():
-        loss_and_backward()
-        for p in params:
-            p.data -= LEARNING_RATE * p.grad
-
-    def grads():
-        return loss_and_backward().data, [p.grad for p in params]
-    return step, grads
+    return _sgd_loop(loss_and_backward, params)
 
 
 def micrograd_it_traced(batch):
