@@ -8,7 +8,7 @@ import argparse
 import os
 
 from micrograd_it import Value
-from viz._output import save_figure
+from viz.save import save_figure
 from viz.plots import activation_gallery
 
 

@@ -12,9 +12,9 @@ import random
 from micrograd_it import no_grad
 from micrograd_it.data import WORDS, char_vocab
 from micrograd_it.optim import SGD
-from viz._output import save_figure
+from viz.save import save_figure
 from viz.plots import loss_curve
-from viz.study import CharMLP, StudyOptions, batch_loss, dataset
+from micrograd_it.makemore import CharMLP, batch_loss, char_dataset
 
 
 def sample_word(model, itos, block_size, rng, max_length=20):
@@ -33,14 +33,13 @@ def sample_word(model, itos, block_size, rng, max_length=20):
     return "".join(word)
 
 
-def main(out_dir, steps=200, batch=16, hidden=32, lr=0.5, seed=0, n_words=8):
+def main(out_dir, steps=200, batch=16, hidden=32, lr=0.5, seed=0, n_words=8, block_size=3, emb_dim=10):
     """Train on the built-in word list, print the loss and sampled words; return the paths written."""
     os.makedirs(out_dir, exist_ok=True)
-    options = StudyOptions(seed=seed)
-    X, Y, vocab_size = dataset(options)
+    X, Y, vocab_size = char_dataset(block_size=block_size)
     _, itos = char_vocab(WORDS)
     rng = random.Random(seed)
-    model = CharMLP(vocab_size, options.block_size, options.emb_dim, hidden, "scaled", seed)
+    model = CharMLP(vocab_size, block_size, emb_dim, hidden, "scaled", seed)
     optimizer = SGD(model, lr)
     losses = []
     for step in range(steps):
@@ -52,7 +51,7 @@ def main(out_dir, steps=200, batch=16, hidden=32, lr=0.5, seed=0, n_words=8):
         if step % 50 == 0 or step == steps - 1:
             print(f"step {step:4d}  loss {loss.data:.3f}")
     print(f"uniform guessing would score -ln(1/{vocab_size}) = {math.log(vocab_size):.3f}")
-    words = [sample_word(model, itos, options.block_size, rng) for _ in range(n_words)]
+    words = [sample_word(model, itos, block_size, rng) for _ in range(n_words)]
     print("invented words:", ", ".join(word or "(empty)" for word in words))
     path = save_figure(loss_curve(losses).figure, os.path.join(out_dir, "char_mlp_loss.png"))
     print("wrote", path)

@@ -16,7 +16,7 @@ from micrograd_it.data import make_moons
 from micrograd_it.losses import bce_with_logits
 from micrograd_it.nn import MLP
 from micrograd_it.optim import SGD
-from viz._output import save_figure
+from viz.save import save_figure
 
 
 def train(lr, X, y, steps, seed):

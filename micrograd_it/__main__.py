@@ -1,7 +1,7 @@
-"""`python -m micrograd_it` runs the `micrograd-it` command (which lives in viz/, as it draws pictures).
+"""`python -m micrograd_it` runs the `micrograd-it` command (the application package micrograd_it_app).
 
-This entry point is the one place where the engine package reaches into viz/:
-it is a door to the command line, not part of the engine, and it imports viz
+This entry point is the one place where the engine package reaches into the application:
+it is a door to the command line, not part of the engine, and it imports it
 only when run.
 """
 
@@ -11,7 +11,7 @@ import sys
 def run():
     """Run the command line; exit with a clear message if the viz extra is not installed."""
     try:
-        from viz.cli import main
+        from micrograd_it_app.cli import main
     except ImportError as error:
         sys.stderr.write(f"micrograd-it: the command needs the viz extra ({error}); "
                          "install it with: pip install 'micrograd_it[viz]'\n")

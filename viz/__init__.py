@@ -1,8 +1,11 @@
-"""viz: pictures of micrograd_it graphs, networks and activations (graphviz and matplotlib).
+"""viz: the picture library -- graphs, network maps and figures of micrograd_it (graphviz and matplotlib).
+
+A library, not an application: the `micrograd-it` command, the study and its
+report live in the package `micrograd_it_app`, which uses this one.
 
 `viz.graph.draw_graph` and `viz.network.draw_network` return graphviz Digraphs
 laid out by `viz.layout`; `layout_engine()` says which layout engine is in use.
-Nothing is imported here eagerly, so `viz.cli` starts even without the
+Nothing is imported here eagerly, so the command starts even without the
 optional graphviz/matplotlib packages (pip install 'micrograd_it[viz]').
 """
 

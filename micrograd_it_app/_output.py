@@ -1,9 +1,9 @@
 """Writing results into an output folder: created if missing, never wiped, each file replaced atomically."""
 
-import io
 import os
 
 from micrograd_it._files import atomic_write
+from viz.save import save_figure as _save_figure
 
 from ._interrupt import checkpoint
 
@@ -47,10 +47,7 @@ def save_figure(figure, path, dpi=100):
     The figure is rendered into memory first, so a reader never sees half a PNG.
     """
     checkpoint()
-    suffix = os.path.splitext(path)[1].lstrip(".").lower() or "png"
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format=suffix, dpi=dpi)
     try:
-        return atomic_write(path, buffer.getvalue())
+        return _save_figure(figure, path, dpi=dpi)
     except OSError as error:
         raise UserError(f"cannot write {path!r}: {error.strerror or error}") from None

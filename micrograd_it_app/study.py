@@ -23,9 +23,7 @@ import textwrap
 import time
 from dataclasses import dataclass, field
 
-from micrograd_it.data import WORDS, build_char_dataset, char_vocab
-from micrograd_it.losses import softmax_cross_entropy
-from micrograd_it.nn import MLP, Embedding, Module
+from micrograd_it.makemore import CharMLP, batch_loss, char_dataset
 from micrograd_it.optim import SGD
 
 from ._output import UserError
@@ -62,27 +60,6 @@ class StudyOptions:
             if getattr(args, name, None) is not None:
                 setattr(options, name, getattr(args, name))
         return options
-
-
-class CharMLP(Module):
-    """The seed's model: embedding table C, then one tanh hidden layer, then logits over the characters.
-
-    A Module, so parameters(), named_parameters() ("C.C.4.1", "mlp.layers.0.neurons.3.w.1") and
-    trace() come with it.
-    """
-
-    def __init__(self, vocab_size, block_size, emb_dim, hidden, init, seed):
-        self.C = Embedding(vocab_size, emb_dim, seed=seed)
-        self.mlp = MLP(block_size * emb_dim, [hidden, vocab_size], activation="tanh", init=init, seed=seed + 1)
-
-    def __call__(self, context):
-        """Return the list of logits (Values) for one context (a list of character indices)."""
-        return self.mlp(self.C(context))
-
-def batch_loss(model, X, Y, indices):
-    """Return the mean softmax cross-entropy of `model` on the samples `indices` (a Value)."""
-    losses = [softmax_cross_entropy(model(X[i]), Y[i]) for i in indices]
-    return sum(losses[1:], losses[0]) * (1.0 / len(losses))
 
 
 @dataclass
@@ -268,9 +245,7 @@ def run_config(key, title, init_name, samples, options, out_dir, previous_runs):
 
 def dataset(options):
     """Return (X, Y, vocab_size): every (context, next character) pair of the built-in word list."""
-    X, Y = build_char_dataset(WORDS, block_size=options.block_size)
-    stoi, itos = char_vocab(WORDS)
-    return X, Y, len(itos)
+    return char_dataset(block_size=options.block_size)
 
 
 def format_table(result):

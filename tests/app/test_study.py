@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from micrograd_it import Value
-from viz import cli, study
+from micrograd_it_app import cli, study
 
 TINY = dict(steps=2, hidden=4, batch=4, emb_dim=2, full_samples=5, full_hidden=6)
 

@@ -6,9 +6,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from viz._html import esc, figure, table
-from viz.report import build_report
-from viz.study import ConfigRun, StudyOptions, StudyResult
+from micrograd_it_app._html import esc, figure, table
+from micrograd_it_app.report import build_report
+from micrograd_it_app.study import ConfigRun, StudyOptions, StudyResult
 
 # Elements HTML allows without a closing tag; everything else must be closed in order.
 VOID = {"meta", "img", "br", "hr", "link", "input", "source", "col", "area", "base", "wbr", "embed", "param", "track"}

@@ -10,9 +10,9 @@ import sys
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, NullFormatter
 
-from . import plots
+from viz import plots
 from ._output import save_figure
-from .graph import render
+from viz.graph import render
 
 __all__ = ["shared_figures", "config_figures", "network_figure", "comparison_figures"]
 
@@ -64,7 +64,7 @@ def config_figures(out_dir, run, trace, optimizer):
 
 def network_figure(out_dir, run, model, trace):
     """Write the per-neuron network graph coloured by gradient health as SVG; return {"network": path}."""
-    from .network import draw_network
+    from viz.network import draw_network
 
     path = os.path.join(out_dir, f"{run.key}_network.svg")
     try:

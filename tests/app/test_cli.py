@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from viz import cli
-from viz._progress import Progress
+from micrograd_it_app import cli
+from micrograd_it_app._progress import Progress
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -253,7 +253,7 @@ def test_demos_work_after_a_plain_install(tmp_path):
     import shutil
 
     source = tmp_path / "src"
-    for name in ("micrograd_it", "viz", "demos"):
+    for name in ("micrograd_it", "micrograd_it_app", "viz", "demos"):
         shutil.copytree(os.path.join(ROOT, name), source / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("setup.cfg", "pyproject.toml", "README.md"):
         shutil.copy(os.path.join(ROOT, name), source / name)
@@ -263,8 +263,8 @@ def test_demos_work_after_a_plain_install(tmp_path):
     if install.returncode != 0:
         pytest.skip(f"pip could not build the project here: {install.stderr.strip()[-200:]}")
     env = dict(os.environ, PYTHONPATH=str(target))
-    result = subprocess.run([sys.executable, "-c", "import micrograd_it_demos.neuron_graph as demo, viz.cli;"
-                             "print(demo.__file__); raise SystemExit(viz.cli.main(['demo', 'neuron_graph', "
+    result = subprocess.run([sys.executable, "-c", "import micrograd_it_demos.neuron_graph as demo, micrograd_it_app.cli;"
+                             "print(demo.__file__); raise SystemExit(micrograd_it_app.cli.main(['demo', 'neuron_graph', "
                              f"'--out', {str(tmp_path / 'out')!r}]))"],
                             capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
@@ -274,7 +274,7 @@ def test_demos_work_after_a_plain_install(tmp_path):
 
 def test_python_dash_m_without_the_viz_extra_says_how_to_install_it(tmp_path):
     # Simulate a missing viz package: an entry of None in sys.modules makes its import fail.
-    code = ("import sys, runpy; sys.modules['viz.cli'] = None; sys.argv = ['micrograd-it', 'demo', '--list'];"
+    code = ("import sys, runpy; sys.modules['micrograd_it_app.cli'] = None; sys.argv = ['micrograd-it', 'demo', '--list'];"
             "runpy.run_module('micrograd_it', run_name='__main__')")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert result.returncode == 2
@@ -305,7 +305,7 @@ def test_a_swallowed_ctrl_c_is_raised_again_at_the_next_checkpoint():
     # the study must still stop at its next checkpoint instead of running to the end.
     import signal
 
-    from viz._interrupt import catch_interrupts, checkpoint
+    from micrograd_it_app._interrupt import catch_interrupts, checkpoint
 
     class RaisesCtrlCWhenFreed:
         def __del__(self):

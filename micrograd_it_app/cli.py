@@ -139,7 +139,7 @@ def _import(module_name):
 # -- study ---------------------------------------------------------------------
 
 def _run_study(args):
-    study = _import("viz.study")  # matplotlib is imported only when needed
+    study = _import("micrograd_it_app.study")  # matplotlib is imported only when needed
 
     options = study.StudyOptions.from_args(args)
     out_dir = prepare_out_dir(args.out)
