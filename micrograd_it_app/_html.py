@@ -1,4 +1,4 @@
-"""Small helpers for a self-contained HTML page: escaped text, embedded figures, tables.
+"""Embedding figures in a self-contained HTML page: escaped text, SVG inline, PNG as a data URI.
 
 Every piece of text goes through `html.escape`; every figure is embedded (SVG
 inline, PNG as a base64 data URI), so the page needs no network and no files
@@ -10,7 +10,7 @@ import html
 import os
 import re
 
-__all__ = ["esc", "figure", "table", "page"]
+__all__ = ["esc", "figure"]
 
 _SVG_PROLOG = re.compile(r"^\s*(<\?xml[^>]*\?>\s*)?(<!DOCTYPE[^>]*>\s*)?(<!--.*?-->\s*)*", re.S)
 
@@ -57,41 +57,3 @@ def figure(path, caption, out_dir=None, natural_size=False):
         raise ValueError(f"cannot embed {path!r}: only .png and .svg figures")
     return (f'<figure data-file="{esc(name)}">{body}'
             f"<figcaption>{esc(caption)} <span class=\"file\">({esc(name)})</span></figcaption></figure>")
-
-
-def table(header, rows):
-    """Return an HTML table; every cell is escaped."""
-    head = "".join(f"<th>{esc(cell)}</th>" for cell in header)
-    body = "".join("<tr>" + "".join(f"<td>{esc(cell)}</td>" for cell in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-_STYLE = """
-body { font-family: Georgia, 'DejaVu Serif', serif; max-width: 980px; margin: 2em auto; padding: 0 1em;
-       line-height: 1.5; color: #222; background: #fff; }
-h1, h2, h3 { font-family: 'DejaVu Sans', Helvetica, Arial, sans-serif; line-height: 1.2; }
-h2 { border-bottom: 2px solid #ddd; padding-bottom: .2em; margin-top: 2em; }
-code { background: #f3f3f3; padding: 0 .25em; border-radius: 3px; font-size: 95%; }
-figure { margin: 1.2em 0; text-align: center; }
-figure img, figure .svg svg { max-width: 100%; height: auto; }
-figure .svg { overflow-x: auto; }
-figure .svg.big { overflow: auto; max-height: 85vh; border: 1px solid #ddd; text-align: left; }
-figure .svg.big svg { max-width: none; }
-figcaption { font-size: 90%; color: #555; margin-top: .3em; }
-figcaption .file { font-family: monospace; color: #888; }
-table { border-collapse: collapse; margin: 1em 0; font-family: 'DejaVu Sans', Helvetica, sans-serif; font-size: 90%; }
-th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: right; }
-th { background: #f3f3f3; }
-td:first-child, th:first-child { text-align: left; }
-.key { background: #fff8e0; border-left: 4px solid #e0b000; padding: .5em 1em; }
-.row { display: flex; flex-wrap: wrap; gap: 1em; justify-content: center; }
-.row figure { flex: 1 1 440px; }
-"""
-
-
-def page(title, body_parts):
-    """Return a complete HTML5 document: escaped `title`, the already-built HTML `body_parts` joined."""
-    body = "\n".join(body_parts)
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{esc(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")

@@ -140,6 +140,8 @@ def _import(module_name):
 
 def _run_study(args):
     study = _import("micrograd_it_app.study")  # matplotlib is imported only when needed
+    for needed in ("micrograd_it_app._study_figures", "micrograd_it_app.report"):  # matplotlib, Jinja2
+        _import(needed)  # missing extras are one line now, not a traceback after the training
 
     options = study.StudyOptions.from_args(args)
     out_dir = prepare_out_dir(args.out)
