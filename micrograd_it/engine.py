@@ -13,8 +13,11 @@ Design choices that keep it fast without hiding the maths:
   nodes needs no recursion.
 """
 
+import collections
+import itertools
 import math
 import numbers
+import operator
 
 __all__ = ["Value", "Op", "no_grad", "is_grad_enabled", "detect_anomaly", "AnomalyError"]
 
@@ -363,20 +366,36 @@ class Value:
         `backward()` adds to their ``.grad`` again (call `zero_grad()` between
         steps). Intermediate nodes are recomputed from zero on every call, so
         they always show the gradient of the latest pass. Returns None.
+
+        An exception at any moment (Ctrl-C included) leaves every leaf's grad
+        as it was before the call, intermediate grads at 0.0, and the graph
+        ready for the next backward().
         """
         grad = _check_real(grad, "backward(grad)")
-        _count_consumers(self)
-        if self._x is None:
-            self.grad += grad
-        else:
-            self.grad = grad
+        if _interrupted:
+            _repair_interrupted()
+        key = id(self)
+        leaves = []
+        restore_leaves = ()  # becomes an iterator that puts every leaf's grad back, when run
         try:
+            _count_consumers(self, leaves)
+            before = list(map(_grad_of, leaves))
+            restore_leaves = map(setattr, leaves, _repeat("grad"), before)
+            _seed(self, grad)
             if _anomaly_enabled:
                 _backward_checked(self)
             else:
-                _backward(self)
+                _chain_rule(self)
         except BaseException:
-            _reset_pending(self)  # an interrupted pass must not leave stale counts behind
+            # Nothing here may be cut short by a second interrupt and leave the graph half
+            # done. The root is registered first (a store, at which CPython runs no signal
+            # handler), so the next backward() repairs the counts if the walk below is cut
+            # short; the leaves are restored in one call into C code, which no signal
+            # handler can interrupt.
+            _interrupted[key] = self
+            _run(restore_leaves)
+            _reset_graph(self)
+            _interrupted.pop(key, None)
             raise
 
     def zero_grad(self):
@@ -450,20 +469,22 @@ def _walk(root):
                 stack.append(child)
 
 
-def _count_consumers(root):
+def _count_consumers(root, leaves):
     """Set each node's ``_pending`` to how many edges of root's graph use it; zero non-leaf grads.
 
-    The counts live on the nodes (a slot) rather than in a dict: it halves the
-    cost of backward. Every count is back at 0 when backward has finished.
+    Appends every leaf to `leaves`, once. The counts live on the nodes (a slot)
+    rather than in a dict: it halves the cost of backward. Every count is back
+    at 0 when backward has finished.
     The tests compare counts with ``!= 0`` / ``== 0`` rather than truthiness:
     Python 3.11 specialises an int comparison, while ``if count:`` calls bool().
     """
     stack = [root]
-    pop, push = stack.pop, stack.append
+    pop, push, add_leaf = stack.pop, stack.append, leaves.append
     while stack:
         node = pop()
         x = node._x
         if x is None:
+            add_leaf(node)
             continue
         node.grad = 0.0
         if x._pending != 0:
@@ -480,12 +501,40 @@ def _count_consumers(root):
                 push(y)
 
 
-def _reset_pending(root):
+def _seed(root, grad):
+    if root._x is None:
+        root.grad += grad
+    else:
+        root.grad = grad
+
+
+# Roots of passes that an exception stopped, kept until their counts are reset:
+# {id(root): root}. The clean-up in `backward` normally empties it at once; an
+# entry stays only when a second interrupt cut that clean-up short.
+_interrupted = {}
+_grad_of = operator.attrgetter("grad")
+_repeat = itertools.repeat
+_run = collections.deque(maxlen=0).extend  # runs an iterator to its end in one call into C
+
+
+def _reset_graph(root):
+    """Zero every count and every non-leaf grad of root's graph (idempotent)."""
     for node in _walk(root):
         node._pending = 0
+        if node._x is not None:
+            node.grad = 0.0
 
 
-def _backward(root):
+def _repair_interrupted():
+    """Zero the counts left behind by passes whose clean-up was itself interrupted."""
+    for key, root in list(_interrupted.items()):
+        for node in _walk(root):
+            node._pending = 0
+        _interrupted.pop(key, None)
+
+
+def _chain_rule(root):
+    """Apply ``child.grad += local * out.grad`` to every edge, each node once all its consumers are done."""
     # Kahn's algorithm: a node is ready once every node that uses it has
     # passed its gradient down, i.e. in reverse topological order.
     ready = [root]
@@ -510,7 +559,7 @@ def _backward(root):
 
 
 def _backward_checked(root):
-    """The same loop as `_backward`, checking every gradient it writes (detect_anomaly mode)."""
+    """The same loop as `_chain_rule`, checking every gradient it writes (detect_anomaly mode)."""
     if not _isfinite(root.grad):
         raise AnomalyError(f"the root's gradient is {root.grad!r}")
     ready = [root]
