@@ -1,6 +1,6 @@
 """micrograd_it: a scalar autograd engine that shows where and why gradients die."""
 
-from .engine import AnomalyError, Op, Value, detect_anomaly, is_grad_enabled, no_grad
+from .engine import AnomalyError, Op, Value, detect_anomaly, is_anomaly_enabled, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, central_difference, gradcheck
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "no_grad",
     "is_grad_enabled",
     "detect_anomaly",
+    "is_anomaly_enabled",
     "AnomalyError",
     "gradcheck",
     "central_difference",

@@ -18,8 +18,11 @@ import itertools
 import math
 import numbers
 import operator
+import threading
 
-__all__ = ["Value", "Op", "no_grad", "is_grad_enabled", "detect_anomaly", "AnomalyError"]
+from ._modes import ScopedMode
+
+__all__ = ["Value", "Op", "no_grad", "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled", "AnomalyError"]
 
 
 class Op:
@@ -69,52 +72,79 @@ def _param_op(name, param):
 
 
 # -- modes ---------------------------------------------------------------
+#
+# Both modes hold for the thread or asyncio task that entered them, from the
+# block's entry to its exit (see _modes.py); other threads and tasks do not
+# see them.
 
-_grad_enabled = True
-_anomaly_enabled = False
+_no_grad = ScopedMode("micrograd_it.no_grad")
+_anomaly = ScopedMode("micrograd_it.detect_anomaly")
+
+# _node's fast path: True while no no_grad() block is open in any thread or
+# task, so that recording a node costs one global read, as with a plain global
+# flag. Only while some block is open somewhere does _node ask the context.
+_grad_everywhere = True
+_open_no_grad_blocks = 0
+_no_grad_lock = threading.Lock()
+_innermost_no_grad = _no_grad.innermost_block
+
+
+def _count_no_grad_block(change):
+    global _open_no_grad_blocks, _grad_everywhere
+    with _no_grad_lock:
+        _open_no_grad_blocks += change
+        _grad_everywhere = _open_no_grad_blocks == 0
 
 
 class no_grad:
     """Context manager: ops inside it build no graph (their results are leaves).
 
-    Use it for SGD updates and evaluation. It restores the previous mode on
-    exit, even when the block raises.
+    Use it for SGD updates and evaluation. It holds for the thread or asyncio
+    task that entered it (and tasks created inside it, while it is open), not
+    for other threads; it restores the previous mode on exit, even when the
+    block raises. One instance may be entered again, nested or later.
     """
 
     def __enter__(self):
-        global _grad_enabled
-        self._previous = _grad_enabled
-        _grad_enabled = False
+        _count_no_grad_block(+1)  # before the block opens: the fast path must never miss an open block
+        try:
+            _no_grad.enter()
+        except BaseException:
+            _count_no_grad_block(-1)
+            raise
         return self
 
     def __exit__(self, *exc_info):
-        global _grad_enabled
-        _grad_enabled = self._previous
+        _no_grad.exit()
+        _count_no_grad_block(-1)  # after the block has closed
         return False
 
 
 def is_grad_enabled():
-    """Return True when ops record the graph (outside `no_grad`)."""
-    return _grad_enabled
+    """Return True when ops record the graph here (outside any `no_grad` of this thread or task)."""
+    return _grad_everywhere or not _no_grad.is_on()
 
 
 class detect_anomaly:
-    """Context manager: `backward()` raises `AnomalyError` at the first NaN or infinite gradient.
+    """Context manager: `backward()` checks every gradient as it writes it and raises `AnomalyError` at the first NaN or infinity.
 
     The error names the op whose chain-rule step produced it, the node's label
-    and data, and the path from the root. Restores the previous mode on exit.
+    and data, and the path from the root. It holds for the thread or asyncio
+    task that entered it and restores the previous mode on exit.
     """
 
     def __enter__(self):
-        global _anomaly_enabled
-        self._previous = _anomaly_enabled
-        _anomaly_enabled = True
+        _anomaly.enter()
         return self
 
     def __exit__(self, *exc_info):
-        global _anomaly_enabled
-        _anomaly_enabled = self._previous
+        _anomaly.exit()
         return False
+
+
+def is_anomaly_enabled():
+    """Return True inside `detect_anomaly()` (in this thread or task)."""
+    return _anomaly.is_on()
 
 
 class AnomalyError(ArithmeticError):
@@ -382,7 +412,7 @@ class Value:
             before = list(map(_grad_of, leaves))
             restore_leaves = map(setattr, leaves, _repeat("grad"), before)
             _seed(self, grad)
-            if _anomaly_enabled:
+            if _anomaly.is_on():
                 _backward_checked(self)
             else:
                 _chain_rule(self)
@@ -443,7 +473,8 @@ def _node(data, op, x, dx, y=None, dy=0.0):
     out.grad = 0.0
     out.label = ""
     out._pending = 0
-    if _grad_enabled:
+    # grad mode: see _grad_everywhere; then "no no_grad block in this context" in one C call
+    if _grad_everywhere or _innermost_no_grad() is None or is_grad_enabled():
         out._op = op
         out._x = x
         out._dx = dx

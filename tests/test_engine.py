@@ -305,7 +305,7 @@ def test_detect_anomaly_names_op_node_and_path():
     message = str(info.value)
     assert "op '*'" in message and "'x'" in message and "1e-300" in message
     assert "'out' -> 'h' -> 'x'" in message
-    assert not micrograd_it.engine._anomaly_enabled
+    assert not micrograd_it.is_anomaly_enabled()
 
 
 def test_detect_anomaly_passes_healthy_graphs_unchanged():
