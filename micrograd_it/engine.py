@@ -397,11 +397,14 @@ class Value:
         steps). Intermediate nodes are recomputed from zero on every call, so
         they always show the gradient of the latest pass. Returns None.
 
-        An exception at any moment (Ctrl-C included) leaves every leaf's grad
+        Raises ValueError for a seed that is NaN or infinite, and AnomalyError
+        (naming the op, the node and the path from the root) when a gradient
+        becomes NaN or infinite, e.g. when finite local derivatives multiply
+        past the largest float; then no leaf's grad is changed. An exception at any moment (Ctrl-C included) leaves every leaf's grad
         as it was before the call, intermediate grads at 0.0, and the graph
         ready for the next backward().
         """
-        grad = _check_real(grad, "backward(grad)")
+        grad = _check_seed(grad)
         if _interrupted:
             _repair_interrupted()
         key = id(self)
@@ -416,6 +419,10 @@ class Value:
                 _backward_checked(self)
             else:
                 _chain_rule(self)
+            # NaN and infinity stick to every gradient they flow into, down to the leaves:
+            # one sum of the leaves' grads sees them all.
+            if not _isfinite(sum(map(_grad_of, leaves))):
+                _raise_if_not_finite(self, grad, leaves, before)
         except BaseException:
             # Nothing here may be cut short by a second interrupt and leave the graph half
             # done. The root is registered first (a store, at which CPython runs no signal
@@ -530,6 +537,36 @@ def _count_consumers(root, leaves):
             else:
                 y._pending = 1
                 push(y)
+
+
+def _check_seed(grad):
+    """Return the seed of backward() as a float; raise TypeError or ValueError naming it."""
+    try:
+        grad = _check_real(grad, "backward(grad)")
+    except OverflowError:  # an int too large for a float
+        raise ValueError(f"backward(grad) needs a finite number, got an int of {grad.bit_length()} bits") from None
+    if not _isfinite(grad):
+        raise ValueError(f"backward(grad) needs a finite number, got {grad!r}")
+    return grad
+
+
+def _raise_if_not_finite(root, grad, leaves, before):
+    """Raise AnomalyError naming where a leaf's grad became NaN or infinite; return if none is (a sum overflowed)."""
+    if all(map(_isfinite, map(_grad_of, leaves))):
+        return
+    for leaf, old in zip(leaves, before):
+        if not _isfinite(old):
+            raise AnomalyError(
+                f"leaf {_name(leaf)} (data={leaf.data!r}) had grad {old!r} before this backward();"
+                " reset it (zero_grad()) first"
+            )
+    # Run the pass again, checking every write: the same arithmetic in the same
+    # order stops at the first gradient that is not finite and names its op.
+    _run(map(setattr, leaves, _repeat("grad"), before))
+    _count_consumers(root, [])
+    _seed(root, grad)
+    _backward_checked(root)
+    raise AnomalyError("a leaf's gradient is not finite, yet the checked pass found no step that made it")
 
 
 def _seed(root, grad):

@@ -289,23 +289,79 @@ def test_no_grad_builds_no_graph_and_restores():
     assert micrograd_it.is_grad_enabled()
 
 
-def test_detect_anomaly_names_op_node_and_path():
+def _overflowing_product():
     x = Value(1e-300, label="x")
     big = Value(1e300, label="big")
     h = x * big
     h.label = "h"
     out = h * big
     out.label = "out"
-    out.backward()  # without the mode the infinite gradient goes through silently
-    assert math.isinf(x.grad)
-    x.grad = big.grad = 0.0
+    return out, x, big
+
+
+@pytest.mark.parametrize("anomaly_mode", [False, True])
+def test_a_gradient_that_overflows_names_op_node_and_path(anomaly_mode):
+    # d out / d x = big * big = 1e600: each local derivative is finite, their product is not.
+    out, x, big = _overflowing_product()
+    x.grad, big.grad = 0.5, -0.25
     with pytest.raises(AnomalyError) as info:
-        with detect_anomaly():
+        if anomaly_mode:
+            with detect_anomaly():
+                out.backward()
+        else:
             out.backward()
     message = str(info.value)
     assert "op '*'" in message and "'x'" in message and "1e-300" in message
     assert "'out' -> 'h' -> 'x'" in message
+    assert (x.grad, big.grad) == (0.5, -0.25)  # nothing half-applied
     assert not micrograd_it.is_anomaly_enabled()
+
+
+def test_the_issue_example_log_then_scale_raises_naming_log():
+    # d/dx (log x * 1e10) = 1e10 / x = 1e310 at x = 1e-300: past the largest float.
+    x = Value(1e-300, label="x")
+    out = x.log() * 1e10
+    with pytest.raises(AnomalyError, match=r"op 'log'.*'x'"):
+        out.backward()
+    assert x.grad == 0.0
+    y = Value(1e-3, label="y")  # the graph machinery is left clean: another graph works
+    (y.log() * 1e10).backward()
+    assert y.grad == pytest.approx(1e13, rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", [float("nan"), float("inf"), -float("inf"), 10**400])
+def test_backward_refuses_a_seed_that_is_not_finite(seed):
+    x = Value(2.0)
+    y = x * x
+    with pytest.raises(ValueError, match="backward"):
+        y.backward(seed)
+    assert x.grad == 0.0
+    y.backward()
+    assert x.grad == 4.0
+
+
+def test_finite_gradients_whose_sum_overflows_pass():
+    # d/dx (x c + y c) = d/dy = c = 1.5e308: each leaf's gradient is finite, only their sum is not.
+    x, y = Value(1e-10), Value(1e-10)
+    out = x * 1.5e308 + y * 1.5e308
+    out.backward()
+    assert (x.grad, y.grad) == (1.5e308, 1.5e308)
+
+
+def test_a_leaf_already_holding_a_non_finite_grad_is_named():
+    x = Value(2.0, label="x")
+    x.grad = float("inf")
+    with pytest.raises(AnomalyError, match="'x'.*had grad inf before"):
+        (x * 3.0).backward()
+    assert x.grad == float("inf")
+
+
+def test_a_root_leaf_whose_grad_overflows_is_refused():
+    x = Value(1.0, label="x")
+    x.grad = 1e308
+    with pytest.raises(AnomalyError, match="root"):
+        x.backward(1e308)
+    assert x.grad == 1e308
 
 
 def test_detect_anomaly_passes_healthy_graphs_unchanged():
