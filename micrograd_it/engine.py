@@ -444,6 +444,29 @@ class Value:
         """Return a list of this Value and every Value it depends on, each once, root first."""
         return list(_walk(self))
 
+    # -- the micrograd lecture's names ----------------------------------------
+
+    @property
+    def _prev(self):
+        """The set of Values this one was computed from: micrograd's name for `children`."""
+        return set(self.children)
+
+    def _backward(self):
+        """Do this node's own chain-rule step, ``child.grad += local * self.grad`` for each input; return None.
+
+        Nothing else: no other node, no ordering. The micrograd lecture calls it
+        by hand from the output down (``o.grad = 1.0; o._backward();
+        n._backward(); ...``) to show how backprop works; in a topological
+        order that gives the gradients `backward()` gives. A leaf passes nothing.
+        """
+        grad_out = self.grad
+        x = self._x
+        if x is not None:
+            x.grad += self._dx * grad_out
+            y = self._y
+            if y is not None:
+                y.grad += self._dy * grad_out
+
 
 _GELU_C = math.sqrt(2.0 / math.pi)
 _new = object.__new__
