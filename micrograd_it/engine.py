@@ -147,8 +147,12 @@ def is_anomaly_enabled():
     return _anomaly.is_on()
 
 
-class AnomalyError(ArithmeticError):
-    """A gradient became NaN or infinite inside `detect_anomaly()`."""
+class AnomalyError(OverflowError):
+    """A gradient became NaN or infinite in `backward()`.
+
+    An OverflowError: with finite data and finite local derivatives (which
+    the ops guarantee), a gradient can only leave the floats by overflowing.
+    """
 
 
 # -- Value ---------------------------------------------------------------

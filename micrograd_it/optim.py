@@ -11,12 +11,16 @@ thousandth of their size. Much higher (-1) and the learning rate is too big;
 much lower (-5) and they barely move.
 """
 
+import collections
+import itertools
 import math
 import numbers
 
 from .engine import Value
 
 __all__ = ["SGD", "group_name"]
+
+_run = collections.deque(maxlen=0).extend  # runs an iterator to its end in one call into C
 
 
 def _describe(value):
@@ -59,31 +63,68 @@ def _named(params):
     return list(named)
 
 
-def _check_number(value, what, low, allow_low=True):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+def _check_knob(value, what, allow_zero):
+    """Return `value` as a float, or raise TypeError (not a number) / ValueError (NaN, infinite, negative) naming it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"SGD {what} must be a number, got {_describe(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        raise ValueError(f"SGD {what} must be a finite number, got an int of {value.bit_length()} bits") from None
+    if not math.isfinite(number):
         raise ValueError(f"SGD {what} must be a finite number, got {_describe(value)}")
-    if value < low or (value == low and not allow_low):
-        raise ValueError(f"SGD {what} must be {'>=' if allow_low else '>'} {low}, got {value!r}")
-    return float(value)
+    if number < 0.0 or (number == 0.0 and not allow_zero):
+        raise ValueError(f"SGD {what} must be {'>=' if allow_zero else '>'} 0, got {value!r}")
+    return number
+
+
+def _knob(what, allow_zero):
+    """A property that checks every value assigned to it, in __init__ and later (``opt.lr = 0.01``)."""
+    slot = "_" + what
+
+    def get(self):
+        return getattr(self, slot)
+
+    def set(self, value):
+        setattr(self, slot, _check_knob(value, what, allow_zero))
+    return property(get, set, doc=f"SGD's {what}; assigning a value checks it (TypeError / ValueError naming it).")
 
 
 def _std(numbers_):
-    mean = sum(numbers_) / len(numbers_)
-    return math.sqrt(sum((x - mean) ** 2 for x in numbers_) / len(numbers_))
+    """Population standard deviation, finite for any finite numbers (they are scaled by the largest first)."""
+    scale = max(map(abs, numbers_))
+    if scale == 0.0:
+        return 0.0
+    scaled = [x / scale for x in numbers_]
+    mean = sum(scaled) / len(scaled)
+    return scale * math.sqrt(sum((x - mean) * (x - mean) for x in scaled) / len(scaled))
+
+
+def _log10_ratio(update_std, data_std):
+    """log10(update_std / data_std), None when either is 0; finite for finite stds (no quotient to overflow)."""
+    if update_std > 0.0 and data_std > 0.0:
+        return math.log10(update_std) - math.log10(data_std)
+    return None
 
 
 class SGD:
     """Plain SGD with optional momentum and L2 weight decay (PyTorch's formulation).
 
     g = grad + weight_decay * data;  velocity = momentum * velocity + g;
-    data -= lr * velocity. `ratio_history` gets one dict per step.
+    data -= lr * velocity. `ratio_history` gets one dict per step. `lr`,
+    `momentum` and `weight_decay` may be changed between steps; each
+    assignment is checked.
     """
+
+    lr = _knob("lr", allow_zero=False)
+    momentum = _knob("momentum", allow_zero=True)
+    weight_decay = _knob("weight_decay", allow_zero=True)
 
     def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
         self.named = _named(params)
-        self.lr = _check_number(lr, "lr", 0.0, allow_low=False)
-        self.momentum = _check_number(momentum, "momentum", 0.0)
-        self.weight_decay = _check_number(weight_decay, "weight_decay", 0.0)
+        self.lr = lr
+        self.momentum = momentum
+        self.weight_decay = weight_decay
         self.velocity = [0.0] * len(self.named)
         self.ratio_history = []
         self._groups = {}
@@ -93,31 +134,43 @@ class SGD:
     def step(self):
         """Update every parameter's data in place (no graph is built); return None.
 
-        Raises OverflowError naming the parameter when an update would make its
-        data non-finite; then no parameter is changed.
+        All or nothing: every new value, velocity and ratio is computed and
+        checked first. Raises OverflowError naming the parameter when its
+        gradient, velocity, update or data would not be finite; then nothing
+        changes (parameters, velocities, `ratio_history`). The writes are one
+        step that Ctrl-C cannot cut in half.
         """
-        new_data, new_velocity = [], []
+        lr, momentum, weight_decay = self.lr, self.momentum, self.weight_decay
+        new_data, new_velocity, updates = [], [], []
         for (name, value), velocity in zip(self.named, self.velocity):
-            g = value.grad + self.weight_decay * value.data
-            velocity = self.momentum * velocity + g
-            data = value.data - self.lr * velocity
-            if not math.isfinite(data):
-                raise OverflowError(f"SGD step would make {name!r} non-finite (data {value.data!r}, grad {value.grad!r})")
+            g = value.grad + weight_decay * value.data
+            velocity = momentum * velocity + g
+            data = value.data - lr * velocity
+            update = data - value.data
+            if not (math.isfinite(velocity) and math.isfinite(data) and math.isfinite(update)):
+                raise OverflowError(
+                    f"SGD step would make {name!r} non-finite (data {value.data!r}, grad {value.grad!r},"
+                    f" velocity {velocity!r}, lr {lr!r}); nothing was changed"
+                )
             new_data.append(data)
             new_velocity.append(velocity)
-        updates = [data - value.data for data, (_, value) in zip(new_data, self.named)]
-        for data, (_, value) in zip(new_data, self.named):
-            value.data = data
-        self.velocity = new_velocity
-        self.ratio_history.append(self._ratios(updates))
+            updates.append(update)
+        ratios = self._ratios(updates, new_data)
+        params = [value for _, value in self.named]
+        # One call into C runs every write, so no signal handler (Ctrl-C) can run between them.
+        _run(itertools.chain(
+            map(setattr, params, itertools.repeat("data"), new_data),
+            map(setattr, [self], ["velocity"], [new_velocity]),
+            map(self.ratio_history.append, [ratios]),
+        ))
 
-    def _ratios(self, updates):
+    def _ratios(self, updates, new_data):
         """{group: log10(std(update) / std(data))}, None when a std is 0 (e.g. a group of one)."""
         ratios = {}
         for group, indices in self._groups.items():
             update_std = _std([updates[i] for i in indices])
-            data_std = _std([self.named[i][1].data for i in indices])
-            ratios[group] = math.log10(update_std / data_std) if update_std > 0 and data_std > 0 else None
+            data_std = _std([new_data[i] for i in indices])
+            ratios[group] = _log10_ratio(update_std, data_std)
         return ratios
 
     def zero_grad(self):

@@ -1,6 +1,9 @@
 """SGD against the update rule written out by hand; the update:data ratio against numpy."""
 
 import math
+import random
+import signal
+import time
 
 import numpy as np
 import pytest
@@ -103,6 +106,11 @@ def test_a_step_that_would_overflow_raises_and_changes_nothing():
         (lambda: SGD([Value(1.0)], lr=0), ValueError, "lr"),
         (lambda: SGD([Value(1.0)], lr=float("nan")), ValueError, "nan"),
         (lambda: SGD([Value(1.0)], lr=0.1, momentum=-1), ValueError, "momentum"),
+        (lambda: SGD([Value(1.0)], lr="0.1"), TypeError, "lr"),
+        (lambda: SGD([Value(1.0)], lr=None), TypeError, "None"),
+        (lambda: SGD([Value(1.0)], lr=True), TypeError, "True"),
+        (lambda: SGD([Value(1.0)], lr=10**400), ValueError, "lr"),
+        (lambda: SGD([Value(1.0)], lr=0.1, weight_decay=float("inf")), ValueError, "weight_decay"),
         (lambda: SGD([Value(1.0), 2.0], lr=0.1), TypeError, "params.1"),
         (lambda: SGD([], lr=0.1), ValueError, "no parameters"),
         (lambda: SGD(5, lr=0.1), TypeError, "5"),
@@ -112,3 +120,91 @@ def test_bad_arguments_raise_naming_the_culprit(make, error, culprit):
     with pytest.raises(error) as info:
         make()
     assert culprit in str(info.value)
+
+
+def test_a_huge_step_is_applied_whole_with_a_finite_ratio():
+    # lr 1e300 on grads +-1: updates (-1e300, +1e300) and new data (-1e300, +1e300) have the same
+    # std, 1e300, so the ratio is log10(1) = 0 -- computed without squaring 1e300 (which overflows).
+    params = params_with_grads([1.0, 1.0], [1.0, -1.0])
+    opt = SGD(params, lr=1e300, momentum=0.9)
+    opt.step()
+    assert [p.data for p in params] == [-1e300, 1e300]
+    assert opt.velocity == [1.0, -1.0]
+    assert opt.ratio_history == [{"params": 0.0}]
+
+
+def test_a_refused_step_with_momentum_changes_nothing_and_names_the_parameter():
+    params = params_with_grads([1.0, 1.0, 3.0], [1.0, -1.0, 0.5])
+    opt = SGD([("a.0", params[0]), ("a.1", params[1]), ("b", params[2])], lr=1e300, momentum=0.9)
+    opt.step()
+    snapshot = ([p.data for p in params], list(opt.velocity), [dict(r) for r in opt.ratio_history])
+    params[1].grad = -1e10  # velocity 0.9 * -1 - 1e10: lr * velocity is past the largest float
+    with pytest.raises(OverflowError, match="'a.1'"):
+        opt.step()
+    assert ([p.data for p in params], opt.velocity, opt.ratio_history) == snapshot
+
+
+@pytest.mark.parametrize("knob", ["lr", "momentum", "weight_decay"])
+@pytest.mark.parametrize("bad, error", [
+    (-0.5, ValueError), (float("nan"), ValueError), (float("inf"), ValueError), ("0.1", TypeError),
+    (None, TypeError), (True, TypeError), ([0.1], TypeError),
+])
+def test_knobs_are_checked_when_assigned_later(knob, bad, error):
+    opt = SGD([Value(1.0)], lr=0.1, momentum=0.5, weight_decay=0.01)
+    before = getattr(opt, knob)
+    with pytest.raises(error) as info:
+        setattr(opt, knob, bad)
+    assert knob in str(info.value) and repr(bad) in str(info.value)
+    assert getattr(opt, knob) == before
+
+
+def test_knobs_accept_good_values_later_and_use_them():
+    params = params_with_grads([1.0], [2.0])
+    opt = SGD(params, lr=0.1)
+    opt.lr = 0.25
+    opt.momentum = 0
+    opt.weight_decay = 0.5
+    opt.step()
+    assert params[0].data == 1.0 - 0.25 * (2.0 + 0.5 * 1.0)
+    with pytest.raises(ValueError, match="lr"):
+        opt.lr = 0.0
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs signal.setitimer")
+def test_a_real_signal_during_step_applies_all_or_nothing():
+    rng = random.Random(0)
+    params = params_with_grads([rng.uniform(-1, 1) for _ in range(30_000)], [rng.uniform(-1, 1) for _ in range(30_000)])
+    opt = SGD(params, lr=0.01, momentum=0.9)
+    start = time.perf_counter()
+    opt.step()
+    duration = time.perf_counter() - start  # spreads the delays; nothing timed is asserted
+    outcomes = {"before": 0, "after": 0}
+    for trial in range(30):
+        before = ([p.data for p in params], opt.velocity, len(opt.ratio_history))
+        interrupted = []
+
+        def on_alarm(signum, frame):
+            if not interrupted:
+                interrupted.append(True)
+                raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        try:
+            try:
+                signal.setitimer(signal.ITIMER_REAL, rng.uniform(1e-6, 1.2 * duration))
+                opt.step()
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGALRM, previous)
+        after = ([p.data for p in params], opt.velocity, len(opt.ratio_history))
+        if after == before:
+            outcomes["before"] += 1
+        else:
+            # the whole step: every parameter moved by -lr * its new velocity, one more history entry
+            assert after[2] == before[2] + 1, f"trial {trial}: half a step"
+            assert all(new == old - 0.01 * v for new, old, v in zip(after[0], before[0], after[1])), trial
+            outcomes["after"] += 1
+    print(f"\nSGD step interrupted: {outcomes}")
