@@ -4,7 +4,9 @@ seeding, names, save/load, and training on two moons."""
 import json
 import math
 import os
+import re
 import statistics
+import sys
 
 import pytest
 
@@ -293,3 +295,142 @@ def test_a_tied_parameter_is_listed_once_under_its_first_name():
 
     names = [name for name, _ in Tied().named_parameters()]
     assert names == ["first.w.0", "first.w.1", "first.b", "second.w.0", "second.w.1"]
+
+
+# -- load: hostile files ---------------------------------------------------------------
+
+def _saved_document(tmp_path):
+    return json.loads(MLP(2, [3, 1], seed=0).save(tmp_path / "a.json") and (tmp_path / "a.json").read_text())
+
+
+def _refused(path, *, match):
+    """Load `path` into a fresh model: ValueError naming the file and `match`; the model unchanged."""
+    target = MLP(2, [3, 1], seed=5)
+    before = [p.data for p in target.parameters()]
+    with pytest.raises(ValueError) as info:
+        target.load(path)
+    message = str(info.value)
+    assert str(path) in message, message
+    assert re.search(match, message), message
+    assert len(message) < 600, "the message echoes the file"
+    assert [p.data for p in target.parameters()] == before
+    return message
+
+
+@pytest.mark.parametrize("opening, closing", [("[", "]"), ('{"a": ', "}")])
+def test_load_of_json_nested_100000_deep_is_a_value_error(tmp_path, opening, closing):
+    path = tmp_path / "deep.json"
+    path.write_text(opening * 100_000 + "1" + closing * 100_000)
+    _refused(path, match="nested too deeply")
+
+
+def test_load_refuses_a_parameter_named_twice(tmp_path):
+    text = json.dumps(_saved_document(tmp_path))
+    name = "layers.0.neurons.0.b"
+    text = text.replace(f'"{name}": 0.0', f'"{name}": 0.0, "{name}": 7.0')
+    assert text.count(name) == 2
+    path = tmp_path / "twice.json"
+    path.write_text(text)
+    _refused(path, match=f"'{name}' twice.*ambiguous")
+    path.write_text('{"format": "x", "format": "micrograd_it.parameters", "parameters": {}}')
+    _refused(path, match="'format' twice")
+
+
+def test_load_refuses_a_file_over_64_mb_before_reading_it(tmp_path, monkeypatch):
+    path = tmp_path / "huge.json"
+    with open(path, "wb") as handle:
+        handle.truncate(64 * 1024 * 1024 + 1)  # sparse: no disk used
+    reads = []
+    real_open = open
+
+    def watched_open(file, mode="r", *args, **kwargs):
+        handle = real_open(file, mode, *args, **kwargs)
+        real_read = handle.read
+        handle.read = lambda *a: reads.append(a) or real_read(*a)
+        return handle
+
+    import micrograd_it._params_json as params_json
+    monkeypatch.setattr(params_json, "open", watched_open, raising=False)
+    _refused(path, match="67,108,865 bytes")
+    assert reads == []
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_load_of_an_endless_special_file_stops_at_the_limit():
+    _refused("/dev/zero", match="more than")
+
+
+@pytest.mark.parametrize("encoding, match", [("latin-1", "not UTF-8"), ("utf-16", "not UTF-8")])
+def test_load_of_a_file_in_another_encoding_names_the_file(tmp_path, encoding, match):
+    path = tmp_path / f"{encoding}.json"
+    document = _saved_document(tmp_path)
+    document["model"] = "réseau"
+    path.write_bytes(json.dumps(document, ensure_ascii=False).encode(encoding))
+    _refused(path, match=match)
+
+
+def test_load_accepts_a_utf8_file_with_a_byte_order_mark(tmp_path):
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(_saved_document(tmp_path)).encode())
+    assert MLP(2, [3, 1], seed=5).load(path).parameters()[0].data == MLP(2, [3, 1], seed=0).parameters()[0].data
+
+
+@pytest.mark.parametrize("digits", [5000, 4000])
+def test_load_of_a_very_long_integer_names_the_file_and_is_short(tmp_path, digits):
+    document = _saved_document(tmp_path)
+    text = json.dumps(document).replace('"layers.1.neurons.0.b": 0.0', '"layers.1.neurons.0.b": ' + "9" * digits)
+    path = tmp_path / "digits.json"
+    path.write_text(text)
+    _refused(path, match="cannot be read|finite number")
+
+
+def test_load_of_a_huge_unexpected_name_is_shortened(tmp_path):
+    document = _saved_document(tmp_path)
+    document["parameters"]["x" * 100_000] = 1.0
+    path = tmp_path / "name.json"
+    path.write_text(json.dumps(document))
+    _refused(path, match="unexpected")
+
+
+def test_load_of_a_missing_file_or_a_folder_names_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path / "nope.json"))):
+        MLP(2, [3, 1]).load(tmp_path / "nope.json")
+    with pytest.raises(IsADirectoryError, match=re.escape(str(tmp_path))):
+        MLP(2, [3, 1]).load(tmp_path)
+
+
+def test_an_interrupt_at_any_line_of_load_leaves_the_model_old_or_wholly_new(tmp_path):
+    import micrograd_it._params_json as params_json
+
+    path = MLP(2, [3, 1], seed=0).save(tmp_path / "a.json")
+    new = [p.data for p in MLP(2, [3, 1], seed=0).parameters()]
+
+    def load_interrupted_at(target, at_line):
+        seen = 0
+
+        def tracer(frame, event, arg):
+            nonlocal seen
+            if frame.f_code.co_filename != params_json.__file__:
+                return None
+            if event == "line":
+                seen += 1
+                if seen == at_line:
+                    raise KeyboardInterrupt
+            return tracer
+
+        sys.settrace(tracer)
+        try:
+            target.load(path)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            sys.settrace(None)
+        return seen
+
+    lines = load_interrupted_at(MLP(2, [3, 1], seed=5), 0)
+    assert lines > 20
+    for k in range(1, lines + 1):
+        target = MLP(2, [3, 1], seed=5)
+        old = [p.data for p in target.parameters()]
+        load_interrupted_at(target, k)
+        assert [p.data for p in target.parameters()] in (old, new), f"half loaded (line {k})"
