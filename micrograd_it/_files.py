@@ -1,7 +1,6 @@
 """Writing files so that nothing is ever half-written: a temp file in the same folder, then a rename."""
 
 import os
-import secrets
 import stat
 
 __all__ = ["atomic_write"]
@@ -35,7 +34,7 @@ def atomic_write(path, content):
         while True:
             # The name is chosen before the file exists, so an interrupt at any moment
             # leaves a name the clean-up below can remove.
-            temp_path = os.path.join(folder, f".tmp-{secrets.token_hex(4)}-{name}")
+            temp_path = os.path.join(folder, f".tmp-{os.urandom(4).hex()}-{name}")
             try:
                 handle = _open_temp(temp_path, existing)
                 break

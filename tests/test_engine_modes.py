@@ -220,3 +220,12 @@ def test_a_context_copied_inside_no_grad_follows_the_block():
         assert copied.run(_records_a_graph) is False
     assert copied.run(_records_a_graph) is True
     assert _records_a_graph()
+
+
+def test_a_context_copied_inside_nested_blocks_follows_each_block():
+    with no_grad():  # A
+        with no_grad():  # B
+            copied = contextvars.copy_context()
+        # B has exited, A is still open: the copy (made inside both) is still inside A
+        assert copied.run(_records_a_graph) is False and copied.run(is_grad_enabled) is False
+    assert copied.run(_records_a_graph) is True and copied.run(is_grad_enabled) is True
