@@ -101,11 +101,9 @@ def test_stepping_underscore_backward_in_topological_order_matches_backward(expr
         root = expr.build(inputs)
     except (ValueError, ZeroDivisionError, OverflowError):
         assume(False)
-    assume(isinstance(root, Value))
-    try:
-        root.backward()
-    except ArithmeticError:  # a gradient past the largest float: nothing to compare
-        assume(False)
+    # well conditioned: no huge local derivatives, whose sums in another order could cancel differently
+    assume(isinstance(root, Value) and well_conditioned(root))
+    root.backward()
     manual_root.grad = 1.0
     for node in reversed(_lecture_topological_order(manual_root)):
         node._backward()
