@@ -23,6 +23,7 @@ import micrograd_it.engine as engine
 from micrograd_it import Value
 
 ENGINE_FILE = engine.__file__
+PACKAGE_FOLDER = os.path.dirname(ENGINE_FILE) + os.sep
 
 
 def _graph(seed, steps, params=300):
@@ -58,10 +59,19 @@ def _reference(seed, steps, before):
     return _leaf_grads(leaves)
 
 
+def _innermost_package_function(frame):
+    """Name of the innermost micrograd_it function on the stack (backward calls into other modules too)."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith(PACKAGE_FOLDER):
+            return frame.f_code.co_name
+        frame = frame.f_back
+    return "outside"
+
+
 def _interrupt_once(root, delay):
     """Run root.backward() with SIGALRM raising KeyboardInterrupt after `delay` seconds.
 
-    Returns where the signal landed: the name of the engine function it
+    Returns where the signal landed: the name of the micrograd_it function it
     interrupted, "outside" (it came after backward had returned) or None (it
     never came).
     """
@@ -69,7 +79,7 @@ def _interrupt_once(root, delay):
 
     def on_alarm(signum, frame):
         if not landed:
-            landed.append(frame.f_code.co_name if frame.f_code.co_filename == ENGINE_FILE else "outside")
+            landed.append(_innermost_package_function(frame))
             raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
