@@ -19,9 +19,9 @@ from .graph import FILL, PALETTE, WHITE_TEXT_FROM, saturation_color
 __all__ = ["layer_table", "neuron_cell", "input_cell", "legend_table", "html_text", "cell_id",
            "BAR_WIDTH", "DEAD_MARK", "CELL_BORDER", "DEAD_BORDER"]
 
-BAR_WIDTH = 24  # pt: the bar of the largest norm of its layer
+BAR_WIDTH = 22  # pt: the bar of the largest norm of its layer
 BAR_HEIGHT = 4  # pt
-CELL_WIDTH = {"compact": 30, "full": 64}
+CELL_WIDTH = {"compact": 28, "full": 64}
 CELL_BORDER, DEAD_BORDER = ("1", "#999999"), ("3", PALETTE["black"])  # (width, colour) of a cell's outline
 DEAD_MARK = "\u00d7"  # x: printed before a dead neuron's index (shape, not colour alone)
 BAR_COLOR, HOLLOW_COLOR = PALETTE["blue"], "#555555"
@@ -133,7 +133,7 @@ def layer_table(header, cells, columns, header_left=False):
 
 
 def _swatch(fill, text, border=CELL_BORDER, bold=False, text_colour=None):
-    return _td({"BGCOLOR": fill, "BORDER": border[0], "COLOR": border[1], "WIDTH": "34", "HEIGHT": "16"},
+    return _td({"BGCOLOR": fill, "BORDER": border[0], "COLOR": border[1], "WIDTH": "30", "HEIGHT": "16"},
                _font(text, 9, text_colour, bold))
 
 
@@ -156,7 +156,7 @@ def legend_table(size, left_out):
                      text_colour="#FFFFFF" if fraction >= WHITE_TEXT_FROM else None)
              for fraction in (0.0, 0.25, 0.5, 0.75, 1.0)]
     samples = [(_td({}),
-                _inline([_text("fill: saturated on")] + scale + [_text("of the samples")])),
+                _inline([_text("fill: saturated on")] + scale + [_text("of the\nsamples")])),
                (_swatch(saturation_color(1.0), DEAD_MARK + "17", DEAD_BORDER, True, "#FFFFFF"),
                 _text(f"DEAD ({DEAD_MARK}, thick outline): saturated on every sample")),
                (_swatch("#FFFFFF", "17"), _text("linear: never saturates"))]

@@ -102,16 +102,16 @@ def _summary_edges(layer_index, target):
     lines = [f"{source} -> {head}" + attributes({
         "label": f"{target.name}.w\n{target.n_neurons} x {target.fan_in} = {total:,}\nweights: "
                  + (f"{total - frozen:,} learn" if frozen else "all learn"), "penwidth": f"{1 + 5 * (total - frozen) / total:.2f}",
-        "color": PALETTE["blue"], "fontsize": "10", "id": f"w{layer_index}_learn"})]
+        "color": PALETTE["blue"], "fontsize": "9", "id": f"w{layer_index}_learn"})]
     if frozen:
         into_dead = len(target.dead) * target.fan_in
-        reasons = [f"{into_dead:,} into the {_plural(len(target.dead), 'dead neuron')}"] if into_dead else []
+        reasons = [f"{into_dead:,} into the\n{_plural(len(target.dead), 'dead neuron')}"] if into_dead else []
         if frozen > into_dead:
             reasons.append(f"{frozen - into_dead:,} from dead\nneurons that output 0")
         lines.append(f"{source} -> {head}" + attributes({
             "label": f"{frozen:,} can (almost)\nno longer learn:\n" + "\n".join(reasons),
             "penwidth": f"{1 + 5 * frozen / total:.2f}", "color": FROZEN_COLOR, "style": "dashed",
-            "fontsize": "10", "fontcolor": "#555555", "id": f"w{layer_index}_frozen"}))
+            "fontsize": "9", "fontcolor": "#555555", "id": f"w{layer_index}_frozen"}))
     return lines
 
 
@@ -120,7 +120,7 @@ def _left_out(inputs, layers, size, left_out_edges, max_per_neuron):
     weights = [numbers.n_neurons * numbers.fan_in for numbers in layers]
     if size == "compact":
         return ["Not drawn: the " + " + ".join(f"{count:,}" for count in weights) + " weights one by one, and the biases.",
-                "Hover a cell for its numbers: saturation, mean |grad_in|, the norms, how many weights are frozen."]
+                "Hover a cell for its numbers: saturation, mean |grad_in|,\nthe norms, how many weights are frozen."]
     lines = ["edges: weights, width ~ |w|; blue solid w > 0, purple dashed w < 0;",
              "grey dotted: into a dead neuron, can (almost) no longer learn.", "|g|: mean |grad_in|. Biases not drawn."]
     if left_out_edges:

@@ -100,7 +100,7 @@ def test_weights_into_a_dead_neuron_are_hollow_and_have_almost_no_gradient():
         assert drawn[f"l0_{j}"].bars["out"]["BGCOLOR"] != "#FFFFFF"
     frozen = len(dead) * 30
     source = draw_network(net, trace).source
-    assert f'{frozen:,} can (almost)\\nno longer learn:\\n{frozen:,} into the {len(dead)} dead neurons' in source
+    assert f'{frozen:,} can (almost)\\nno longer learn:\\n{frozen:,} into the\\n{len(dead)} dead neurons' in source
     assert f"weights: {200 * 30 - frozen:,} learn" in source
 
 
