@@ -99,10 +99,11 @@ def _summary_edges(layer_index, target):
     total = target.n_neurons * target.fan_in
     frozen = sum(target.frozen_in)
     source, head = table_name(None if layer_index == 0 else layer_index - 1), table_name(layer_index)
+    learning = f"{total - frozen:,} learn" if frozen else "all learn"
     lines = [f"{source} -> {head}" + attributes({
-        "label": f"{target.name}.w\n{target.n_neurons} x {target.fan_in} = {total:,}\nweights: "
-                 + (f"{total - frozen:,} learn" if frozen else "all learn"), "penwidth": f"{1 + 5 * (total - frozen) / total:.2f}",
-        "color": PALETTE["blue"], "fontsize": "9", "id": f"w{layer_index}_learn"})]
+        "label": f"{target.name}.w\n{target.n_neurons} x {target.fan_in} = {total:,}\nweights: {learning}",
+        "penwidth": f"{1 + 5 * (total - frozen) / total:.2f}", "color": PALETTE["blue"], "fontsize": "9",
+        "id": f"w{layer_index}_learn"})]
     if frozen:
         into_dead = len(target.dead) * target.fan_in
         reasons = [f"{into_dead:,} into the\n{_plural(len(target.dead), 'dead neuron')}"] if into_dead else []
@@ -115,16 +116,18 @@ def _summary_edges(layer_index, target):
     return lines
 
 
-def _left_out(inputs, layers, size, left_out_edges, max_per_neuron):
+def _left_out(layers, size, left_out_edges, max_per_neuron):
     """Lines of the legend that say what the map does not draw."""
     weights = [numbers.n_neurons * numbers.fan_in for numbers in layers]
     if size == "compact":
-        return ["Not drawn: the " + " + ".join(f"{count:,}" for count in weights) + " weights one by one, and the biases.",
+        matrices = " + ".join(f"{count:,}" for count in weights)
+        return [f"Not drawn: the {matrices} weights one by one, and the biases.",
                 "Hover a cell for its numbers: saturation, mean |grad_in|,\nthe norms, how many weights are frozen."]
     lines = ["edges: weights, width ~ |w|; blue solid w > 0, purple dashed w < 0;",
              "grey dotted: into a dead neuron, can (almost) no longer learn.", "|g|: mean |grad_in|. Biases not drawn."]
     if left_out_edges:
-        lines.append(f"Not drawn: {left_out_edges:,} weaker weights (the {max_per_neuron} strongest into each neuron are).")
+        lines.append(f"Not drawn: {left_out_edges:,} weaker weights "
+                     f"(the {max_per_neuron} strongest into each neuron are).")
     return lines
 
 
@@ -141,7 +144,7 @@ def draw(inputs, layers, title, *, size, rankdir, max_edges_per_neuron, format, 
             lines += edge_lines
             left_out_edges += skipped
     if legend:
-        legend_lines = _left_out(inputs, layers, size, left_out_edges, max_edges_per_neuron)
+        legend_lines = _left_out(layers, size, left_out_edges, max_edges_per_neuron)
         lines.append(f"legend [shape=plain label=<{legend_table(size, legend_lines)}>]")
         widest = max(range(len(layers)), key=lambda index: layers[index].n_neurons)
         # under the widest layer's table: in its rank, after it

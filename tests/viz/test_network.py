@@ -228,9 +228,10 @@ def test_every_layer_is_drawn_in_index_order(engine, shape):  # noqa: F811
     for prefix, n, column_count in zip(["x"] + [f"l{i}_" for i in range(len(widths))], [nin] + widths, columns):
         assert {f"{prefix}{j}" for j in range(n)} <= set(centres)
         _assert_row_major(centres, prefix, n, column_count)
-    layers_x = [min(x for ident, (x, _) in centres.items() if ident.startswith(prefix)) for prefix in ("x", "l0_", "l1_")]
-    layers_y = [min(y for ident, (_, y) in centres.items() if ident.startswith(prefix)) for prefix in ("x", "l0_", "l1_")]
-    assert (layers_x if rankdir == "LR" else layers_y) == sorted(layers_x if rankdir == "LR" else layers_y)
+    axis = 0 if rankdir == "LR" else 1  # the layers follow each other left to right, or top to bottom
+    starts = [min(centre[axis] for ident, centre in centres.items() if ident.startswith(prefix))
+              for prefix in ("x", "l0_", "l1_")]
+    assert starts == sorted(starts)
 
 
 @pytest.mark.parametrize("hidden", [200, 32])
