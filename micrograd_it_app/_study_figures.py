@@ -62,17 +62,20 @@ def config_figures(out_dir, run, trace, optimizer):
     return written
 
 
-def network_figure(out_dir, run, model, trace):
-    """Write the per-neuron network graph coloured by gradient health as SVG; return {"network": path}."""
+def network_figure(out_dir, run, model, trace, kind="network"):
+    """Write the network map of `model` over `trace` as SVG, named by `kind`; return {kind: path}.
+
+    kind "network": the training-size net; "network_full": the seed's size (the one-pass net).
+    """
     from viz.network import draw_network
 
-    path = os.path.join(out_dir, f"{run.key}_network.svg")
+    path = os.path.join(out_dir, f"{run.key}_{kind}.svg")
     try:
         render(draw_network(model.mlp, trace), path)  # the trace of CharMLP has the MLP's two layers
     except RuntimeError as error:  # no layout engine: the study goes on without this one figure
         sys.stderr.write(f"micrograd-it: warning: skipped {os.path.basename(path)}: {error}\n")
         return {}
-    return {"network": path}
+    return {kind: path}
 
 
 def comparison_figures(out_dir, runs):

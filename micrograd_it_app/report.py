@@ -23,7 +23,8 @@ HIDDEN_WEIGHTS = "mlp.layers.0.w"  # SGD's group name of the hidden layer's weig
 _KIND_NAMES = {"loss": "training loss", "update_ratio": "update:data ratio per step",
                "grad_hist": "gradients of the hidden layer (left: d loss/d act; right: d loss/d preact)",
                "hist_act": "activations", "hist_preact": "pre-activations", "saturation_map": "saturation map",
-               "network": "the network coloured by gradient health"}
+               "network": "the network coloured by gradient health",
+               "network_full": "the network at the seed's size"}
 
 
 def write_report(result):
@@ -51,7 +52,7 @@ class _Figures:
         if not path or not os.path.exists(path):
             return ""
         self.shown.add(os.path.abspath(path))
-        return Markup(figure(path, caption, self.result.out_dir, natural_size=(kind == "network")))
+        return Markup(figure(path, caption, self.result.out_dir, natural_size=kind.startswith("network")))
 
     def remaining(self):
         """Return (run, kind) of every figure of the runs that no section has shown yet."""

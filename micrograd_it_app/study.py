@@ -228,7 +228,9 @@ def run_config(key, title, init_name, samples, options, out_dir, previous_runs):
     if key == "high_lr":  # it starts from the fixed init: same one-pass numbers
         run.one_pass = previous_runs[-1].one_pass
     else:
-        full_trace, run.one_pass = one_pass(new_model(options.full_hidden), X, Y, samples.full, threshold)
+        full_model = new_model(options.full_hidden)
+        full_trace, run.one_pass = one_pass(full_model, X, Y, samples.full, threshold)
+        run.figures.update(figures.network_figure(out_dir, run, full_model, full_trace, kind="network_full"))
     model = new_model(options.hidden)
     init_trace, run.initial = one_pass(model, X, Y, samples.evaluation, threshold)
     if key != "high_lr":  # the network as it starts; the high-lr run is drawn after training instead

@@ -15,7 +15,9 @@ its inputs and its output, as in Karpathy's lecture. What the colours mean:
   nothing gets through;
 - edges are thicker where more gradient flows (log scale), dotted and pale
   where almost none does;
-- inputs, named parameters and the output have their own fill and border.
+- inputs (labelled leaves), constants (unlabelled leaves: the 2.0 of ``x * 2.0``,
+  rounded and grey, "const"), named parameters and the output have their own
+  fill and border.
 Every kind differs by shape or line style as well as colour (Okabe-Ito
 palette), so the picture reads for colour-blind readers and in grey print.
 
@@ -45,7 +47,7 @@ PALETTE = {
     "black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
     "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "grey": "#999999",
 }
-FILL = {"input": "#D5ECF9", "param": "#C2E8DC", "output": "#F9E3B4", "vanished": "#E6E6E6",
+FILL = {"input": "#D5ECF9", "constant": "#FFFFFF", "param": "#C2E8DC", "output": "#F9E3B4", "vanished": "#E6E6E6",
         "flat": "#F6CFB3", "plain": "#FFFFFF", "summary": "#F2F2F2"}
 FONT = "Helvetica"
 
@@ -76,6 +78,8 @@ def _value_style(kind, vanished):
         style.update(style="filled,bold", color=PALETTE["orange"], penwidth="3")
     elif kind == "input":
         style.update(color=PALETTE["blue"])
+    elif kind == "constant":  # rounded and grey: a number of the expression, drawn apart from the inputs
+        style.update(shape="Mrecord", color=PALETTE["grey"])
     if vanished:  # grey and dashed; a parameter keeps its thick border, so it is still seen as one
         style.update(style="filled,dashed", fillcolor=FILL["vanished"], color=PALETTE["grey"],
                      fontcolor="#555555", penwidth="2.5" if kind in ("param", "output") else "1.5")
@@ -89,7 +93,7 @@ def _record(fields, rankdir, across=True):
 
 
 def _value_fields(unit):
-    fields = [unit.name] if unit.name else []
+    fields = [unit.name] if unit.name else ["const"] if unit.kind == "constant" else []
     fields.append(f"data {number_text(unit.data)}")
     fields.append(f"grad {number_text(unit.grad)}" + ("  (vanished)" if unit.vanished else ""))
     return fields
@@ -132,7 +136,8 @@ def _legend(dot, rankdir, neurons_over_samples=False):
         f'label="legend" fontname={FONT} fontsize=12 style=rounded color="#888888"',
     ]
     samples = [
-        ("leg_in", {**_value_style("input", False), "label": "input"}),
+        ("leg_in", {**_value_style("input", False), "label": "input (a labelled leaf)"}),
+        ("leg_const", {**_value_style("constant", False), "label": "constant (rounded, grey):\nan unlabelled number"}),
         ("leg_param", {**_value_style("param", False), "label": "parameter (bold)"}),
         ("leg_out", {**_value_style("output", False), "label": "output (thick)"}),
         ("leg_dead", {**_value_style("plain", True), "label": "grad vanished (dashed)"}),
@@ -147,7 +152,9 @@ def _legend(dot, rankdir, neurons_over_samples=False):
                                               "label": f"neuron saturated on\n{percent}% of samples"})
                         for percent in (0, 50, 100)]
     for name, attrs in samples:
-        if attrs["shape"] == "record":
+        if attrs["shape"] == "Mrecord":
+            attrs["style"] += ",rounded"
+        if attrs["shape"] in ("record", "Mrecord"):
             attrs["shape"] = "box"  # looks the same with one field; dot cannot order records in a column
         lines.append(f"{name}{attributes({**attrs, 'fontsize': '11'})}")
     if rankdir in ("LR", "RL"):  # a column beside the graph, not a row as wide as it (dot stacks it bottom up)

@@ -127,7 +127,8 @@ def _value_unit(value, key, root, param_names, grads_ran, vanish_tol):
     elif id(value) in param_names:
         kind = "param"
     else:
-        kind = "input" if value.is_leaf else "plain"
+        # an unlabelled leaf is a number written into the expression (the 2.0 of x * 2.0), not an input
+        kind = ("input" if value.label else "constant") if value.is_leaf else "plain"
     unit = _Unit(key, kind, param_names.get(id(value), value.label), value.data, value.grad, vanished)
     if not value.is_leaf:
         unit.op_text = str(value._op)
@@ -178,7 +179,7 @@ def _fold_leaves(units, edges, param_names, values_by_key, per_sample):
         consumers.setdefault(edge.source, set()).add(edge.target)
     rename = {}
     for key, unit in units.items():
-        if unit.kind not in ("input", "param") or key not in consumers:
+        if unit.kind not in ("input", "constant", "param") or key not in consumers:
             continue
         if consumers[key] == {"tail"}:
             rename[key] = None  # a target or a constant of the loss

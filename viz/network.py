@@ -5,23 +5,36 @@
         loss.backward()
     draw_network(net, trace)          # a Digraph; render(..., "net.png") from viz.graph writes it
 
-One node per neuron, in layers from the inputs to the output (not every scalar
-op: that is `draw_graph`). A neuron's fill is its saturation: the fraction of
-samples on which it passed (almost) no gradient, on a sequential scale from
-pale yellow (never) to dark brown (always); the trace decides what saturated
-means for each activation. A neuron saturated on every sample is dead: it is an
-octagon with a thick border and says DEAD. Each node also prints its mean
-|grad_in| (what it passed back to its weights). Edges are the weights: width by
-|w|, blue solid when positive, reddish purple dashed when negative; with a large
-fan-in only the strongest few per neuron are drawn, and the title says so.
+Each layer is one table of cells, one cell per neuron, in index order (row by
+row), so neuron j of the map is column j of `saturation_map`, whatever the
+layout engine does. A neuron's fill is its saturation: the fraction of samples
+on which it passed (almost) no gradient, on a sequential scale from pale
+yellow (never) to dark brown (always); the trace decides what saturated means
+for each activation. A neuron saturated on every sample is dead: a cross
+before its index and a thick black outline. The weights into a dead neuron can
+(almost) no longer learn (their gradient is its grad_in, ~0, times their
+input), and so can the weights fed by a dead neuron that outputs 0 (a dead
+relu): they are drawn grey and dotted, or as hollow bars.
+
+Two sizes, picked by the net's width (`cells=None`):
+- a small net (inputs and layers narrower than CELLS_FROM): a column of cells
+  per layer printing saturation and mean |grad_in|, every weight an edge
+  (the strongest `max_edges_per_neuron` into each neuron);
+- a wide one, such as the seed's 30 -> 200 -> 27: a grid per layer, each cell
+  with bars for the norms of its weights in and out, and one or two summary
+  edges per weight matrix (the weights that learn, those that cannot).
+The cells are `viz.network_cells`, the assembly `viz.network_draw`.
 """
 
-from .graph import FONT, PALETTE, SATURATION_SCALE, WHITE_TEXT_FROM, saturation_color
-from .layout import LaidOutDigraph, attributes, quote
+import math
 
-__all__ = ["draw_network", "saturation_color", "SATURATION_SCALE"]
+from .graph import SATURATION_SCALE, saturation_color
+from .network_draw import draw
 
-STRONGEST_WEIGHTS = 6  # edges drawn into each neuron when its fan-in is larger
+__all__ = ["draw_network", "network_numbers", "saturation_color", "SATURATION_SCALE", "CELLS_FROM"]
+
+STRONGEST_WEIGHTS = 6  # edges drawn into each neuron of a small net when its fan-in is larger
+CELLS_FROM = 13  # a layer (or the inputs) this wide or wider: the net is drawn as grids (12 cells ~ a screen tall)
 
 
 def _check(net, trace):
@@ -39,115 +52,108 @@ def _check(net, trace):
         raise ValueError("the trace recorded no samples: call the net inside `with net.trace() as trace:`")
 
 
-def _mean_abs_columns(rows, n_columns):
-    return [sum(abs(row[j]) for row in rows) / len(rows) for j in range(n_columns)]
+class LayerNumbers:
+    """What the map shows of one layer, per neuron j (lists indexed by j).
+
+    saturation[j]: fraction of samples saturated; dead: set of neurons saturated on
+    every sample; grad_in[j]: mean |d loss / d preact|; in_norm[j]: ||weights into j||
+    (bias excluded); out_norm[j]: ||weights from j into the next layer|| (None for the
+    last layer); frozen_in[j] / frozen_out[j]: how many of those weights can (almost)
+    no longer learn; weights[j]: the Values of its incoming weights.
+    """
+
+    def __init__(self, layer, layer_trace, threshold):
+        self.name, self.activation = layer_trace.name, layer_trace.activation
+        self.n_neurons, self.n_samples = layer_trace.n_neurons, layer_trace.n_samples
+        self.saturation = layer_trace.saturation(threshold)
+        self.dead = set(layer_trace.dead(threshold))
+        grad_rows = layer_trace.grad_in
+        self.grad_in = [sum(abs(row[j]) for row in grad_rows) / len(grad_rows) for j in range(self.n_neurons)]
+        self.weights = [list(neuron.w) for neuron in layer.neurons]
+        self.in_norm = [math.sqrt(sum(w.data * w.data for w in ws)) for ws in self.weights]
+        act_rows = layer_trace.act
+        # a dead neuron whose output is ~0 on every sample (a dead relu) also starves the weights it feeds:
+        # their gradient is its act times the gradient downstream
+        self.silent = {j for j in self.dead if max(abs(row[j]) for row in act_rows) <= 1.0 - threshold}
+        self.fan_in = len(self.weights[0])
+        self.out_norm, self.frozen_out, self.n_next = None, None, 0
+        self.frozen_in = [0] * self.n_neurons
+
+    @property
+    def linear(self):
+        return self.activation == "linear"
 
 
-def _neuron_node(name, neuron_index, layer_trace, saturation, dead, grad_in, activation):
-    """DOT line of one neuron: filled by saturation, an octagon marked DEAD when saturated on every sample."""
-    linear = activation == "linear"
-    attrs = {"shape": "box", "style": "rounded,filled", "fillcolor": "#FFFFFF" if linear else
-             saturation_color(saturation), "fontsize": "10", "width": "1.1"}
-    text = [f"n{neuron_index}", "linear" if linear else f"sat {100 * saturation:.0f}%", f"|g| {grad_in:.2g}"]
-    if dead:
-        attrs.update(shape="octagon", style="filled,bold", penwidth="3", color=PALETTE["black"])
-        text.insert(1, "DEAD")
-    if saturation >= WHITE_TEXT_FROM and not linear:
-        attrs["fontcolor"] = "#FFFFFF"
-    attrs["label"] = "\n".join(text)
-    attrs["tooltip"] = (f"{layer_trace.name} neuron {neuron_index} ({activation}): saturated on "
-                        f"{100 * saturation:.1f}% of {layer_trace.n_samples} samples; mean |grad_in| {grad_in:.4g}"
-                        + ("; DEAD (saturated on every sample)" if dead else ""))
-    return f"{name}{attributes(attrs)}"
+def network_numbers(net, trace, threshold=0.99):
+    """Return (inputs, layers): the input LayerNumbers-like summary and one LayerNumbers per layer.
+
+    A weight from source k into neuron m is counted frozen when m is dead, or
+    when k is a dead neuron whose output is ~0 on every sample. Raises like
+    draw_network for a net and trace that do not match.
+    """
+    _check(net, trace)
+    layers = [LayerNumbers(layer, lt, threshold) for layer, lt in zip(net.layers, trace.layers)]
+    inputs = InputNumbers(layers[0].fan_in)
+    sources = [inputs] + layers
+    for source, target in zip(sources, layers):
+        silent = getattr(source, "silent", set())
+        source.out_norm = [0.0] * source.n_neurons
+        source.frozen_out = [0] * source.n_neurons
+        for m, weights in enumerate(target.weights):
+            for k, weight in enumerate(weights):
+                source.out_norm[k] += weight.data * weight.data
+                if m in target.dead or k in silent:
+                    target.frozen_in[m] += 1
+                    source.frozen_out[k] += 1
+        source.out_norm = [math.sqrt(total) for total in source.out_norm]
+        source.n_next = target.n_neurons
+    return inputs, layers
 
 
-def _weight_edges(sources, layer, target_names, max_per_neuron):
-    """DOT lines of the weights into one layer (strongest `max_per_neuron` per neuron); returns (lines, left out)."""
-    strongest = max((abs(w.data) for neuron in layer.neurons for w in neuron.w), default=0.0) or 1.0
-    lines, left_out = [], 0
-    for neuron, target in zip(layer.neurons, target_names):
-        ranked = sorted(range(len(neuron.w)), key=lambda k: abs(neuron.w[k].data), reverse=True)
-        left_out += max(len(ranked) - max_per_neuron, 0)
-        for k in ranked[:max_per_neuron]:
-            weight = neuron.w[k].data
-            attrs = {"penwidth": f"{0.4 + 3.6 * abs(weight) / strongest:.2f}", "arrowsize": "0.4",
-                     "color": PALETTE["blue"] if weight >= 0 else PALETTE["purple"],
-                     "tooltip": f"w = {weight:.4g}"}
-            if weight < 0:
-                attrs["style"] = "dashed"
-            lines.append(f"{sources[k]} -> {target}{attributes(attrs)}")
-    return lines, left_out
+class InputNumbers:
+    """The inputs as the map shows them: n_neurons of them, with the norms of the weights they feed."""
+
+    name, activation, linear = "inputs", "input", True
+
+    def __init__(self, n_inputs):
+        self.n_neurons = n_inputs
+        self.out_norm, self.frozen_out, self.n_next = None, None, 0
 
 
-def _legend_lines():
-    lines = ["subgraph cluster_legend {", f'label="legend" fontname={FONT} fontsize=11 style=rounded color="#888888"']
-    names = []
-    for index, fraction in enumerate((0.0, 0.25, 0.5, 0.75, 1.0)):
-        attrs = {"shape": "box", "style": "rounded,filled", "fillcolor": saturation_color(fraction),
-                 "fontsize": "10", "label": f"saturated on\n{100 * fraction:.0f}% of samples"}
-        if fraction >= WHITE_TEXT_FROM:
-            attrs["fontcolor"] = "#FFFFFF"
-        names.append(f"legend_sat{index}")
-        lines.append(f"{names[-1]}{attributes(attrs)}")
-    lines.append("legend_dead" + attributes({"shape": "octagon", "style": "filled,bold", "penwidth": "3",
-                                             "fillcolor": saturation_color(1.0), "fontcolor": "#FFFFFF",
-                                             "fontsize": "10", "label": "DEAD: saturated\non every sample"}))
-    lines.append("legend_w" + attributes({"shape": "plaintext", "fontsize": "10", "label":
-                                          "edges: weights, width ~ |w|\nblue solid: w > 0\npurple dashed: w < 0\n"
-                                          "|g|: mean |grad_in|"}))
-    # one column (same rank in a left-to-right layout), so the legend is never wider than a small network
-    # (dot stacks a left-to-right rank bottom up, hence the reversed chain)
-    lines.append("{rank=same; " + " -> ".join(reversed(names + ["legend_dead", "legend_w"])) + " [style=invis]}")
-    lines.append("}")
-    return lines
+def title_lines(layers, n_samples, threshold, backward_ran):
+    """Return the map's title: what was traced, and per non-linear layer its saturation and dead count."""
+    summaries = [f"{numbers.name}: {100 * sum(numbers.saturation) / numbers.n_neurons:.0f}% saturated, "
+                 f"{len(numbers.dead)} dead" for numbers in layers if not numbers.linear]
+    lines = [f"{len(layers)} layers traced on {n_samples} sample{'' if n_samples == 1 else 's'} "
+             f"(saturated: the trace's rule at threshold {threshold:g})", "; ".join(summaries)]
+    if not backward_ran:
+        lines.append("backward() has not run: every |g| (mean |grad_in|) is 0")
+    return [line for line in lines if line]
 
 
 def draw_network(net, trace, *, threshold=0.99, max_edges_per_neuron=STRONGEST_WEIGHTS, rankdir="LR",
-                 format="svg", legend=True):
+                 format="svg", legend=True, cells=None):
     """Return a LaidOutDigraph of `net`'s neurons coloured by their saturation over `trace`.
 
     `trace` comes from ``with net.trace() as trace:`` around the forward (and
-    backward) pass. `threshold` is the trace's saturation threshold. Raises
-    TypeError when `net` is not an MLP and ValueError when `trace` does not
-    match it or recorded nothing.
+    backward) pass. `threshold` is the trace's saturation threshold. `cells`:
+    True draws every layer as a compact grid with summary edges, False as a
+    column of cells (a row with rankdir="TB") with the `max_edges_per_neuron`
+    strongest weights into each neuron as edges, None picks True when the
+    inputs or a layer are CELLS_FROM wide or wider. Raises TypeError when `net`
+    is not an MLP and ValueError when `trace` does not match it, recorded
+    nothing, or an option is bad.
     """
-    _check(net, trace)
     if isinstance(max_edges_per_neuron, bool) or not isinstance(max_edges_per_neuron, int) or max_edges_per_neuron < 1:
         raise ValueError(f"max_edges_per_neuron must be a whole number >= 1, got {max_edges_per_neuron!r}")
-    nin = len(net.layers[0].neurons[0].w)
-    sources = [f"x{k}" for k in range(nin)]
-    lines = ["subgraph cluster_inputs {", 'label="inputs" style=dashed color="#888888"']
-    lines += [f"{name}{attributes({'shape': 'circle', 'label': name, 'fontsize': '10'})}" for name in sources]
-    lines.append("}")
-    left_out, summaries = 0, []
-    backward_ran = any(g != 0.0 for lt in trace.layers for row in lt.grad_in for g in row)
-    for index, (layer, lt) in enumerate(zip(net.layers, trace.layers)):
-        saturation, dead = lt.saturation(threshold), set(lt.dead(threshold))
-        grad_in = _mean_abs_columns(lt.grad_in, lt.n_neurons)
-        names = [f"l{index}_{j}" for j in range(lt.n_neurons)]
-        lines += ["subgraph cluster_" + str(index) + " {",
-                  f"label={quote(f'{lt.name} ({lt.activation})')} style=rounded color=\"#888888\""]
-        lines += [_neuron_node(name, j, lt, saturation[j], j in dead, grad_in[j], lt.activation)
-                  for j, name in enumerate(names)]
-        lines.append("}")
-        edge_lines, skipped = _weight_edges(sources, layer, names, max_edges_per_neuron)
-        lines += edge_lines
-        left_out += skipped
-        sources = names
-        if lt.activation != "linear":
-            summaries.append(f"{lt.name}: {100 * sum(saturation) / len(saturation):.0f}% saturated, {len(dead)} dead")
-    n_samples = trace.layers[0].n_samples
-    title = [f"{len(net.layers)} layers traced on {n_samples} sample{'' if n_samples == 1 else 's'} "
-             f"(saturated: the trace's rule at threshold {threshold:g})", "; ".join(summaries)]
-    if not backward_ran:
-        title.append("backward() has not run: every |g| (mean |grad_in|) is 0")
-    if left_out:
-        title.append(f"only the {max_edges_per_neuron} strongest weights into each neuron are drawn "
-                     f"({left_out} weaker left out)")
-    dot = LaidOutDigraph(name="network", format=format)
-    dot.body.append("graph" + attributes({"rankdir": rankdir, "label": "\n".join(line for line in title if line),
-                                          "labelloc": "t", "fontname": FONT, "fontsize": "14",
-                                          "ranksep": "1.2", "nodesep": "0.12"}) + "\n")
-    dot.attr("node", fontname=FONT)
-    dot.body.extend(line + "\n" for line in lines + (_legend_lines() if legend else []))
-    return dot
+    if cells not in (None, True, False):
+        raise ValueError(f"cells must be None, True or False, got {cells!r}")
+    if rankdir not in ("LR", "TB"):
+        raise ValueError(f"rankdir must be 'LR' or 'TB', got {rankdir!r}")
+    inputs, layers = network_numbers(net, trace, threshold)
+    if cells is None:
+        cells = max([inputs.n_neurons] + [numbers.n_neurons for numbers in layers]) >= CELLS_FROM
+    backward_ran = any(g != 0.0 for numbers in layers for g in numbers.grad_in)
+    title = title_lines(layers, trace.layers[0].n_samples, threshold, backward_ran)
+    return draw(inputs, layers, title, size="compact" if cells else "full", rankdir=rankdir,
+                max_edges_per_neuron=max_edges_per_neuron, format=format, legend=legend)

@@ -85,6 +85,10 @@ def fake_result(tmp_path, bad_low=-19.25):
         network = tmp_path / f"{prefix}_network.svg"
         network.write_text(SVG)
         written["network"] = str(network)
+        if prefix != "high_lr":  # the seed-size map of the one-pass net (high_lr starts from the fixed init)
+            network_full = tmp_path / f"{prefix}_network_full.svg"
+            network_full.write_text(SVG)
+            written["network_full"] = str(network_full)
         return written
 
     runs = [
@@ -128,7 +132,7 @@ def test_every_figure_file_is_embedded_once(tmp_path):
     # PNGs as base64 data URIs of exactly the file's bytes; SVGs inline
     assert all(src == "data:image/png;base64," + base64.b64encode(PNG_1x1).decode() for src in checker.images)
     page = build_report(result)
-    assert page.count("<svg") == 3 and "<?xml" not in page and "<!DOCTYPE svg" not in page
+    assert page.count("<svg") == 5 and "<?xml" not in page and "<!DOCTYPE svg" not in page
 
 
 def test_prose_numbers_come_from_the_result(tmp_path):
@@ -159,3 +163,12 @@ def test_figure_refuses_other_files(tmp_path):
     path.write_bytes(b"%PDF")
     with pytest.raises(ValueError, match="only .png and .svg"):
         figure(str(path), "x")
+
+
+def test_the_seed_size_maps_of_both_inits_are_shown_together_out_of_the_text_column(tmp_path):
+    page = build_report(fake_result(tmp_path))
+    section = page[page.index("5. The network, neuron by neuron"):]
+    wide = re.search(r'<div class="wide">(.*?)</div>\s*<h3>', section, re.S).group(1)
+    names = re.findall(r'<figure data-file="([^"]+)"', wide)
+    assert names == ["bad_init_network_full.svg", "fixed_init_network_full.svg"]
+    assert ".wide {" in page  # the style that lets a ~1500 px map keep its size

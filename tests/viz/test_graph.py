@@ -113,6 +113,19 @@ def test_named_parameters_and_the_output_are_distinguishable():
     assert "bold" in param["style"] and "bold" in output["style"] and "bold" not in plain_input["style"]
 
 
+def test_a_constant_is_drawn_apart_from_an_input():
+    x = Value(3.0, label="x")
+    out = x * 2.0  # the 2.0 becomes an unlabelled leaf
+    out.backward()
+    constant = next(child for child in out.children if child is not x)
+    source = draw_graph(out).source
+    drawn_constant, drawn_input = node_attrs(source, key_of(out, constant)), node_attrs(source, key_of(out, x))
+    assert drawn_constant["shape"] != drawn_input["shape"]  # a shape of its own, not a colour alone
+    assert drawn_constant["fillcolor"] != drawn_input["fillcolor"]
+    assert drawn_constant["label"].startswith("{ const | data 2 |") and "x" not in drawn_constant["label"]
+    assert "constant" in node_attrs(source, "leg_const")["label"]
+
+
 def test_edges_are_thicker_where_more_gradient_flows():
     a, b = Value(1.0, label="a"), Value(1.0, label="b")
     out = a * 100.0 + b * 0.01
