@@ -211,8 +211,11 @@ class LaidOutDigraph(graphviz.Digraph):
         return bundle
 
 
+SVG_FIT_WIDTH = '<svg style="max-width:100%;height:auto"'  # shrinks to the output's width, as an <img> would
+
+
 def inline_svg(svg):
-    """Return an SVG document (str) as HTML: the ``<svg>`` element alone, in a scrolling ``<div>``.
+    """Return an SVG document (str) as HTML: the ``<svg>`` element alone, shrunk to fit, in a ``<div>``.
 
     The XML declaration, DOCTYPE and comments before ``<svg`` are not allowed inside HTML.
     Raises ValueError when `svg` holds no ``<svg`` element.
@@ -220,7 +223,7 @@ def inline_svg(svg):
     start = svg.find("<svg")
     if start < 0:
         raise ValueError(f"not an SVG document: {svg[:60]!r}")
-    return f'<div class="micrograd-it-graph" style="max-width:100%;overflow:auto">{svg[start:]}</div>'
+    return f'<div class="micrograd-it-graph">{SVG_FIT_WIDTH}{svg[start + len("<svg"):]}</div>'
 
 
 # -- DOT text: quoting labels so that no label can break or inject into the DOT source ---------

@@ -121,8 +121,9 @@ def test_graph_html_is_the_svg_inline(executed):
     bundle = executed[0].outputs[0].data
     assert bundle["text/html"].startswith('<div class="micrograd-it-graph"')
     assert "<?xml" not in bundle["text/html"] and "<!DOCTYPE" not in bundle["text/html"]
-    svg = bundle["image/svg+xml"]
-    assert bundle["text/html"].endswith(svg[svg.index("<svg"):] + "</div>")
+    svg = bundle["image/svg+xml"]  # the same drawing: one layout, the <svg> element told to fit the width
+    fitted = svg[svg.index("<svg"):].replace("<svg", '<svg style="max-width:100%;height:auto"', 1)
+    assert bundle["text/html"] == f'<div class="micrograd-it-graph">{fitted}</div>'
 
 
 # -- scripts --------------------------------------------------------------------------------------

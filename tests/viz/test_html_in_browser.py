@@ -67,6 +67,11 @@ def test_graphs_are_inline_svg_with_their_tooltips(page):
         "return [...document.querySelectorAll('#network svg a')]"
         ".map(a => a.getAttributeNS('http://www.w3.org/1999/xlink', 'title'))")
     assert len([text for text in tooltips if "saturated on" in text]) == 7  # one per neuron, 6 + 1
+    widths = browser.execute_script(
+        "return [...document.querySelectorAll('.micrograd-it-graph > svg')]"
+        ".map(s => [s.getBoundingClientRect().width, s.width.baseVal.value, document.body.clientWidth])")
+    for shown, natural, page_width in widths:
+        assert shown <= page_width + 0.5 and (natural <= page_width or shown < natural)  # shrunk to fit
     titles = browser.execute_script("return [...document.querySelectorAll('#graph svg title')].length")
     assert titles > 3  # every node and edge carries its <title>: the browser's hover text
 
