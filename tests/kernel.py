@@ -13,8 +13,9 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
-# Cells that record, for every cell run after them, how many matplotlib Figures were made during it
-# (any Figure: ours, pyplot's, a user's Figure()). A last cell prints the counts as JSON.
+# A first cell that records, for every cell run after it, how many matplotlib Figures were made during
+# it (any Figure: ours, pyplot's, a user's Figure()), keyed by execution count; REPORT_FIGURES, run last,
+# prints the counts as JSON.
 COUNT_FIGURES = """\
 import json as _json, matplotlib.figure as _mf
 _figures_made, _cell = {}, [None]
@@ -24,7 +25,7 @@ def _counting_init(self, *args, **kwargs):
     _figures_made[_cell[0]] = _figures_made.get(_cell[0], 0) + 1
 _mf.Figure.__init__ = _counting_init
 def _pre_run_cell(info):
-    _cell[0] = info.cell_id
+    _cell[0] = get_ipython().execution_count  # the number the cell being run will show
 get_ipython().events.register("pre_run_cell", _pre_run_cell)
 """
 REPORT_FIGURES = "print(_json.dumps(_figures_made))"
