@@ -69,7 +69,12 @@ def _interrupt_once(root, delay):
 
     def on_alarm(signum, frame):
         if not landed:
-            landed.append(frame.f_code.co_name if frame.f_code.co_filename == ENGINE_FILE else "outside")
+            # The innermost engine frame on the stack: the signal may land in code that backward
+            # did not call itself but that runs inside it (a finalizer run by the garbage collector
+            # during an allocation), and backward is interrupted all the same.
+            while frame is not None and frame.f_code.co_filename != ENGINE_FILE:
+                frame = frame.f_back
+            landed.append(frame.f_code.co_name if frame is not None else "outside")
             raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
