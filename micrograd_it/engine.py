@@ -228,6 +228,14 @@ class Value:
         label = f"label={self.label!r}, " if self.label else ""
         return f"Value({label}data={self.data:.6g}, grad={self.grad:.6g})"
 
+    def _repr_html_(self):
+        """Jupyter's view of a Value: a one-row table of its label, data, grad and the op that made it."""
+        from ._html_repr import table
+
+        op = " ".join([self.op] + [f"{param:g}" for param in self.op_params])  # "**" and its exponent: "** 3"
+        return table(("label", "data", "grad", "op"),
+                     [(self.label or "-", f"{self.data:.6g}", f"{self.grad:.6g}", op or "leaf")])
+
     # -- ops: forward value and local derivative side by side -------------
 
     def __add__(self, other):

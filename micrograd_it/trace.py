@@ -158,6 +158,20 @@ class LayerTrace:
     def __repr__(self):
         return f"LayerTrace({self.name!r}, {self.activation!r}, {self.n_samples} samples x {self.n_neurons} neurons)"
 
+    def _repr_html_(self):
+        """Jupyter's view: the layer's summary row, then its saturation map (white = saturated, dead marked)."""
+        from . import _html_repr
+
+        html = _html_repr.table(SUMMARY_HEADER, [_summary_cells(self.summary())], caption=repr(self))
+        if self.n_samples == 0 or self.n_neurons == 0:
+            return html + "<p>no samples recorded yet: call the net inside <code>with net.trace() as tr:</code></p>"
+        dead = self.dead()
+        caption = (f"white = saturated ({self.activation}, threshold 0.99), one row per sample, one column per "
+                   f"neuron; {len(dead)} dead (marked above the map, saturated on every sample)"
+                   + (f": {dead}" if dead else ""))
+        image = _html_repr.saturation_img(self.saturated(), dead, alt=f"saturation map of {self.name}")
+        return f"{html}<div>{image}</div><div style=\"font-size:12px\">{_html_repr.esc(caption)}</div>"
+
 
 class Trace:
     """Context manager made by ``module.trace()``; ``tr.layers`` holds one LayerTrace per Layer.
@@ -206,7 +220,26 @@ class Trace:
                          + "".join(cells) + f"{row['dead']:>6}" + "".join(grads))
         return "\n".join(lines)
 
+    def _repr_html_(self):
+        """Jupyter's view: the table of `str(trace)` as HTML, one row per layer."""
+        from . import _html_repr
+
+        rows = [_summary_cells(row) for row in self.summary()]
+        return _html_repr.table(SUMMARY_HEADER, rows, caption=f"Trace of {len(self.layers)} layers (threshold 0.99)")
+
 
 def _fmt(value, spec):
     width = int(spec.split(".")[0])
     return f"{'-':>{width}}" if value is None else format(value, spec)
+
+
+SUMMARY_HEADER = ("layer", "act", "samples", "neurons", "act mean", "act std", "sat %", "dead",
+                  "grad_in mean", "grad_in std")
+
+
+def _summary_cells(row):
+    """The texts of one summary row, formatted as in `str(trace)`."""
+    numbers = [_fmt(row[key], spec).strip() for key, spec in (
+        ("act_mean", "10.3f"), ("act_std", "9.3f"), ("saturated_pct", "8.1f"))]
+    grads = [_fmt(row[key], spec).strip() for key, spec in (("grad_in_mean", "14.2e"), ("grad_in_std", "13.2e"))]
+    return [row["name"], row["activation"], row["n_samples"], row["n_neurons"], *numbers, row["dead"], *grads]

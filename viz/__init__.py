@@ -5,11 +5,24 @@ report live in the package `micrograd_it_app`, which uses this one.
 
 `viz.graph.draw_graph` and `viz.network.draw_network` return graphviz Digraphs
 laid out by `viz.layout`; `layout_engine()` says which layout engine is in use.
-Nothing is imported here eagerly, so the command starts even without the
-optional graphviz/matplotlib packages (pip install 'micrograd_it[viz]').
+``from viz import draw_dot`` (the micrograd lecture's name for `draw_graph`),
+``draw_graph`` and ``draw_network`` work too. Nothing is imported here eagerly,
+so the command starts even without the optional graphviz/matplotlib packages
+(pip install 'micrograd_it[viz]'); those names import viz.graph when first used.
 """
 
-__all__ = ["layout_engine"]
+__all__ = ["layout_engine", "draw_dot", "draw_graph", "draw_network"]
+
+_LAZY = {"draw_dot": "graph", "draw_graph": "graph", "draw_network": "network"}
+
+
+def __getattr__(name):
+    """``viz.draw_dot`` and friends: imported from their module on first use (PEP 562)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'viz' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
 
 
 def layout_engine():

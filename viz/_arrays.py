@@ -3,8 +3,14 @@
 The figures accept the same data from three places:
 - a trace layer (`micrograd_it.trace.LayerTrace`: ``.act``, ``.preact``, ``.grad_in`` ... as nested lists);
 - any array-like: nested lists, a numpy array, a list of `Value`s;
-- a PyTorch tensor (anything with ``.detach()``), so a makemore notebook can pass ``h`` directly.
+- a PyTorch tensor (anything with ``.detach()``) in any real dtype, bfloat16 included, so a makemore
+  notebook can pass ``h`` directly.
 A layer trace is recognised by its attributes (duck typing), so viz never needs nn to be importable.
+
+Numbers are converted to float64, which holds every float16, bfloat16 and float32 exactly. A
+threshold is compared as the data's own dtype compares it (`abs_above`): PyTorch's
+``h.abs() > 0.99`` on a float32 tensor rounds 0.99 to float32 first, so a value stored as
+float32(0.99) is *not* above it -- and our saturation map says the same.
 """
 
 import numbers
@@ -53,8 +59,8 @@ def as_array(values, what, max_ndim=2, min_ndim=1):
     ragged nested lists, too many dimensions, an empty array or nan/inf values;
     each message starts with `what` (e.g. "activation_hist h").
     """
-    if hasattr(values, "detach"):  # a torch tensor: .numpy() refuses tensors that require grad
-        values = values.detach().cpu().numpy()
+    if hasattr(values, "detach"):
+        values = _tensor_to_numpy(values, what)
     if isinstance(values, (str, bytes)) or values is None:
         raise TypeError(f"{what} must be an array-like of numbers, got {describe(values)}")
     try:
@@ -80,6 +86,42 @@ def as_array(values, what, max_ndim=2, min_ndim=1):
     return array
 
 
+def _tensor_to_numpy(tensor, what):
+    """A torch tensor as a numpy array; dtypes numpy lacks (bfloat16, float8) go through float32, exactly."""
+    tensor = tensor.detach().cpu()  # .numpy() refuses tensors that require grad or live on a GPU
+    try:
+        return tensor.numpy()
+    except TypeError:  # "Got unsupported ScalarType BFloat16"
+        if not tensor.is_floating_point():
+            raise TypeError(f"{what} must hold real numbers, got a tensor of dtype {tensor.dtype}") from None
+        return tensor.float().numpy()  # every bfloat16/float8 value is a float32 value
+
+
+def threshold_in_dtype(values, threshold):
+    """Return `threshold` rounded to the floating dtype `values` are stored in, as a Python float.
+
+    float16/bfloat16/float32 tensors and float16/float32 numpy arrays round it as
+    PyTorch and numpy do before comparing; anything else (lists, float64, a trace) keeps it.
+    """
+    dtype = getattr(values, "dtype", None)
+    if hasattr(values, "new_tensor") and hasattr(values, "is_floating_point"):  # a torch tensor
+        # torch rounds the Python scalar to the tensor's dtype; an integer tensor compares in float32
+        # (the default dtype), where every threshold in (0, 1) gives the same answer on integers
+        return float(values.new_tensor(threshold).item()) if values.is_floating_point() else threshold
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        return float(dtype.type(threshold))
+    return threshold
+
+
+def abs_above(array, values, threshold):
+    """Return the boolean array ``|array| > threshold`` with `threshold` as `values`' dtype sees it.
+
+    `array` is `as_array(values)`: float64 holds every lower-precision float exactly, so
+    this is the very comparison PyTorch (``h.abs() > 0.99``) or numpy make in that dtype.
+    """
+    return np.abs(array) > threshold_in_dtype(values, threshold)
+
+
 def as_matrix(values, what):
     """Return `values` as a 2-D float array (samples x neurons); a 1-D input is an error here."""
     array = as_array(values, what)
@@ -89,7 +131,9 @@ def as_matrix(values, what):
 
 
 def as_layers(data, attribute, what):
-    """Return [(name, array, layer_trace or None)] when `data` holds several layers, else None.
+    """Return [(name, array, layer_trace or None, source)] when `data` holds several layers, else None.
+
+    `source` is what the array was made from (a tensor keeps its dtype there, for `abs_above`).
 
     Several layers are a list/tuple of layer traces, or a dict name -> layer trace or array-like.
     `attribute` ("act", "preact", "grad_in", ...) is read from each layer trace.
@@ -108,12 +152,13 @@ def as_layers(data, attribute, what):
     for name, item in items:
         trace = item if is_layer_trace(item) else None
         values = getattr(item, attribute) if trace is not None else item
-        layers.append((str(name), as_array(values, f"{what} layer {name!r}"), trace))
+        layers.append((str(name), as_array(values, f"{what} layer {name!r}"), trace, values))
     return layers
 
 
 def one_layer(data, attribute, what):
-    """Return (array, layer_trace or None) for a single layer trace or array-like."""
+    """Return (array, layer_trace or None, source) for a single layer trace or array-like."""
     if is_layer_trace(data):
-        return as_array(getattr(data, attribute), f"{what} ({data.name}.{attribute})"), data
-    return as_array(data, what), None
+        values = getattr(data, attribute)
+        return as_array(values, f"{what} ({data.name}.{attribute})"), data, values
+    return as_array(data, what), None, data

@@ -2,7 +2,7 @@
 
     from viz.graph import draw_graph, render
     loss.backward()
-    draw_graph(loss)                       # a Digraph: Jupyter shows it inline
+    draw_graph(loss)                       # a Digraph: Jupyter shows it inline (draw_dot: the lecture's name)
     render(loss, "graph.png")              # .svg .png .pdf .dot, picked from the suffix
 
 Each Value is a record ``label | data | grad``; each op is a small node between
@@ -38,7 +38,7 @@ from micrograd_it.engine import Value
 from .graph_units import SATURATED_LOCAL, collect, number_text
 from .layout import LaidOutDigraph, Raw, attributes, record_field, run_layout, write_drawing
 
-__all__ = ["draw_graph", "render", "saturation_color", "SATURATED_LOCAL", "PALETTE", "SATURATION_SCALE"]
+__all__ = ["draw_graph", "draw_dot", "render", "saturation_color", "SATURATED_LOCAL", "PALETTE", "SATURATION_SCALE"]
 
 FLOW_DECADES = 4  # edge widths go from thin to thick over this many decades of gradient flow
 
@@ -191,6 +191,9 @@ def draw_graph(root, *, rankdir="LR", vanish_tol=1e-6, show_local_grad=True, max
         raise ValueError("group='neuron' needs trace=: the trace of the forward pass (with net.trace() as trace: ...)")
     drawing = collect(root, vanish_tol=vanish_tol, max_nodes=max_nodes, group=group, names=names, trace=trace)
     return _to_dot(drawing, rankdir=rankdir, show_local_grad=show_local_grad, fmt=format, legend=legend)
+
+
+draw_dot = draw_graph  # the micrograd lecture's name for it: a learner's `draw_dot(o)` cell runs as written
 
 
 def _group_attrs(unit, rankdir):

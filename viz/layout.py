@@ -22,7 +22,7 @@ import graphviz
 
 from micrograd_it._files import atomic_write
 
-__all__ = ["layout_engine", "find_engines", "run_layout", "write_drawing", "LaidOutDigraph",
+__all__ = ["layout_engine", "find_engines", "run_layout", "write_drawing", "LaidOutDigraph", "inline_svg",
            "LayoutEngineMissing", "LayoutFailed", "FIXES"]
 
 BUNDLED = "graphviz-pure"
@@ -193,10 +193,37 @@ class LaidOutDigraph(graphviz.Digraph):
         return path
 
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        """The graph for Jupyter: ``image/svg+xml`` and ``text/html`` (the same SVG inline, one layout).
+
+        JupyterLab and Notebook 7 show ``image/svg+xml`` as an ``<img>``, which drops the
+        hover tooltips; an inline ``<svg>`` in HTML keeps them. Without a layout engine:
+        ``text/plain`` saying why, then the DOT text.
+        """
+        wanted = set(include) if include is not None else {"image/svg+xml", "text/html"}
+        wanted -= set(exclude or ())
         try:
-            return super()._repr_mimebundle_(include, exclude, **kwargs)
+            bundle = super()._repr_mimebundle_(wanted - {"text/html"}, None, **kwargs)
+            if "text/html" in wanted:
+                svg = bundle.get("image/svg+xml") or self.pipe(format="svg", encoding="utf-8")
+                bundle["text/html"] = inline_svg(svg)
         except (LayoutEngineMissing, LayoutFailed) as error:
             return {"text/plain": f"(cannot draw this graph here: {error})\n\n{self.source}"}
+        return bundle
+
+
+SVG_FIT_WIDTH = '<svg style="max-width:100%;height:auto"'  # shrinks to the output's width, as an <img> would
+
+
+def inline_svg(svg):
+    """Return an SVG document (str) as HTML: the ``<svg>`` element alone, shrunk to fit, in a ``<div>``.
+
+    The XML declaration, DOCTYPE and comments before ``<svg`` are not allowed inside HTML.
+    Raises ValueError when `svg` holds no ``<svg`` element.
+    """
+    start = svg.find("<svg")
+    if start < 0:
+        raise ValueError(f"not an SVG document: {svg[:60]!r}")
+    return f'<div class="micrograd-it-graph">{SVG_FIT_WIDTH}{svg[start + len("<svg"):]}</div>'
 
 
 # -- DOT text: quoting labels so that no label can break or inject into the DOT source ---------

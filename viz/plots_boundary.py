@@ -6,6 +6,7 @@ from matplotlib.colors import ListedColormap
 from micrograd_it import Value, no_grad
 
 from ._arrays import as_array, as_matrix, describe
+from .display import draws_figure
 from .plots_common import BLUE, GREEN, ORANGE, PURPLE, check_count, new_axes
 
 # class colours (Okabe-Ito) and markers: the shape tells the classes apart even without colour
@@ -33,6 +34,7 @@ def grid_scores(net, xs, ys):
         return np.array([[_score(net([float(x), float(y)])) for x in xs] for y in ys]), one_output
 
 
+@draws_figure
 def decision_boundary(net, X, y, ax=None, resolution=50, margin=0.5):
     """Fill the plane by the net's predicted class, draw the boundary and the points; return the Axes.
 

@@ -1,15 +1,15 @@
 """What every figure in viz.plots shares: where its Axes come from, its colours, its argument checks.
 
-Figures are made with `matplotlib.figure.Figure` directly, never pyplot: no
-global state, no backend to pick, nothing shown behind the caller's back.
+A figure function given no ``ax`` gets a new Figure from `viz.display.new_figure`:
+shown once in Jupyter, shown by ``plt.show()`` when the user's pyplot has an
+interactive backend, and otherwise a plain object that nothing else holds.
 """
 
 import math
 import numbers
 
-from matplotlib.figure import Figure
-
 from ._arrays import describe
+from .display import new_figure
 
 # Okabe & Ito's palette: told apart by readers with any common colour-vision deficiency.
 BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY, YELLOW, BLACK = (
@@ -21,13 +21,12 @@ SATURATED_SHADE = "0.88"  # light grey behind the regions where a gradient dies
 
 
 def new_axes(ax, figsize=(6.4, 4.2)):
-    """Return `ax` itself, or the Axes of a new Figure (constrained layout) when `ax` is None."""
+    """Return `ax` itself (the caller's figure: viz never displays it), or the Axes of a `new_figure`."""
     if ax is not None:
         if not hasattr(ax, "figure") or not hasattr(ax, "plot"):
             raise TypeError(f"ax must be a matplotlib Axes, got {describe(ax)}")
         return ax
-    fig = Figure(figsize=figsize, layout="constrained")
-    return fig.add_subplot()
+    return new_figure(figsize).add_subplot()
 
 
 def line_color(index):

@@ -9,12 +9,12 @@ derivative is so small that almost no gradient passes back. For tanh that is
 import math
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from micrograd_it import Value
 from micrograd_it.trace import is_saturated
 
 from ._arrays import as_array
+from .display import draws_figure, new_figure
 from .plots_common import BLUE, SATURATED_SHADE, VERMILLION, check_threshold
 
 # (name the trace uses, title, the Value method applying it with the engine's default constants)
@@ -59,6 +59,7 @@ def _panel(ax, name, title, activate, xs, threshold):
                     arrowprops=dict(arrowstyle="->", color="0.3"))
 
 
+@draws_figure
 def activation_gallery(xs=None, threshold=0.99, fig=None):
     """Draw tanh, sigmoid, relu, leaky relu, elu and gelu with their backward() derivatives; return the Figure.
 
@@ -70,7 +71,7 @@ def activation_gallery(xs=None, threshold=0.99, fig=None):
     threshold = check_threshold(threshold)
     xs = np.linspace(-6.0, 6.0, 601) if xs is None else np.sort(as_array(xs, "activation_gallery xs", max_ndim=1))
     if fig is None:
-        fig = Figure(figsize=(11, 6.6), layout="constrained")
+        fig = new_figure((11, 6.6))
     axes = fig.subplots(2, 3, sharex=True)
     for ax, (name, title, activate) in zip(axes.ravel(), GALLERY):
         _panel(ax, name, title, activate, xs, threshold)

@@ -8,36 +8,38 @@ version: one line histogram (density) per layer, the numbers in the legend.
 
 import numpy as np
 
-from ._arrays import as_layers, one_layer
+from ._arrays import abs_above, as_layers, one_layer
+from .display import draws_figure
 from .plots_common import BLUE, SATURATED_SHADE, check_count, check_threshold, line_color, new_axes
 from .plots_common import saturation_rule, tanh_saturation_x
 
 
-def _saturated_fraction(values, trace, threshold):
-    """Fraction of saturated entries: the trace's own rule for a layer trace, |h| > threshold for an array."""
+def _saturated_fraction(values, trace, source, threshold):
+    """Fraction of saturated entries: the trace's own rule for a layer trace, |h| > threshold for an array
+    (compared in the array's own dtype, as PyTorch would)."""
     if trace is not None:
         flags = np.asarray(trace.saturated(threshold), dtype=bool)
         return flags.mean(), saturation_rule(trace.activation, threshold)
-    return (np.abs(values) > threshold).mean(), f"|h| > {threshold:g}"
+    return abs_above(values, source, threshold).mean(), f"|h| > {threshold:g}"
 
 
 def _draw(data, attribute, what, bins, ax, describe_stats, xlabel, single_title):
     """Draw one bar histogram or one line per layer; return the Axes."""
     bins = check_count(bins, f"{what} bins")
     layers = as_layers(data, attribute, what)
-    values, trace = one_layer(data, attribute, what) if layers is None else (None, None)
+    values, trace, source = one_layer(data, attribute, what) if layers is None else (None, None, None)
     ax = new_axes(ax)  # only once the input is known to be good
     if layers is None:
         ax.hist(values.ravel(), bins=bins, color=BLUE, edgecolor="white", linewidth=0.4)
         header = single_title if trace is None else f"{trace.name} ({trace.activation}) {single_title}"
-        ax.set_title(f"{header}, {_shape_text(values)}\n{describe_stats(values, trace)}", fontsize=10)
+        ax.set_title(f"{header}, {_shape_text(values)}\n{describe_stats(values, trace, source)}", fontsize=10)
         ax.set_ylabel("count")
     else:
-        for index, (name, values, trace) in enumerate(layers):
+        for index, (name, values, trace, source) in enumerate(layers):
             density, edges = np.histogram(values.ravel(), bins=bins, density=True)
             label = name if trace is None else f"{name} ({trace.activation})"
             ax.plot((edges[:-1] + edges[1:]) / 2, density, color=line_color(index), linewidth=1.6,
-                    label=f"{label}: {describe_stats(values, trace)}")
+                    label=f"{label}: {describe_stats(values, trace, source)}")
         # below the axes: the interesting parts (tanh's spikes at +-1, a gradient's spike at 0) stay visible
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.14), frameon=False)
         ax.set_title(f"{single_title} per layer ({bins} bins, density)", fontsize=10)
@@ -50,6 +52,7 @@ def _shape_text(values):
     return " x ".join(str(size) for size in values.shape) + (" (samples x neurons)" if values.ndim == 2 else "")
 
 
+@draws_figure
 def activation_hist(h, threshold=0.99, bins=50, ax=None):
     """Histogram of activations `h` (a layer trace's .act or any array-like); return the Axes.
 
@@ -60,13 +63,14 @@ def activation_hist(h, threshold=0.99, bins=50, ax=None):
     """
     threshold = check_threshold(threshold)
 
-    def stats(values, trace):
-        fraction, rule = _saturated_fraction(values, trace, threshold)
+    def stats(values, trace, source):
+        fraction, rule = _saturated_fraction(values, trace, source, threshold)
         return f"mean {values.mean():+.3f}, std {values.std():.3f}, saturated {100 * fraction:.1f}% ({rule})"
 
     return _draw(h, "act", "activation_hist h", bins, ax, stats, "activation h", "activations")
 
 
+@draws_figure
 def preact_hist(preact, bins=50, ax=None, threshold=0.99):
     """Histogram of pre-activations (a layer trace's .preact or any array-like); return the Axes.
 
@@ -77,7 +81,7 @@ def preact_hist(preact, bins=50, ax=None, threshold=0.99):
     threshold = check_threshold(threshold)
     edge = tanh_saturation_x(threshold)
 
-    def stats(values, trace):
+    def stats(values, trace, source):
         fraction = (np.abs(values) > edge).mean()
         return (f"mean {values.mean():+.3f}, std {values.std():.3f}, "
                 f"tanh-saturated {100 * fraction:.1f}% (|x| > {edge:.2f})")
@@ -92,6 +96,7 @@ def preact_hist(preact, bins=50, ax=None, threshold=0.99):
     return ax
 
 
+@draws_figure
 def grad_hist(grads, bins=50, ax=None, attribute="grad_in", vanish_tol=1e-6):
     """Histogram of gradients: a layer trace's `attribute` ("grad_in" = d loss/d preact, what the
     neuron passed back; or "grad_out" = d loss/d act), or any array-like; return the Axes.
@@ -103,7 +108,7 @@ def grad_hist(grads, bins=50, ax=None, attribute="grad_in", vanish_tol=1e-6):
     if attribute not in ("grad_in", "grad_out"):
         raise ValueError(f"grad_hist attribute must be 'grad_in' or 'grad_out', got {attribute!r}")
 
-    def stats(values, trace):
+    def stats(values, trace, source):
         vanished = (np.abs(values) <= vanish_tol).mean()
         return (f"mean {values.mean():+.2e}, std {values.std():.2e}, "
                 f"vanished {100 * vanished:.1f}% (|g| <= {vanish_tol:g})")

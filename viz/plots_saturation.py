@@ -8,7 +8,8 @@ learn. Those columns get a marker above them and are counted in the title.
 
 import numpy as np
 
-from ._arrays import as_matrix, is_layer_trace
+from ._arrays import abs_above, as_matrix, is_layer_trace
+from .display import draws_figure
 from .plots_common import DEAD_COLOR, check_threshold, new_axes, saturation_rule
 
 
@@ -16,17 +17,19 @@ def saturation_mask(h, threshold=0.99):
     """Return (mask, dead, rule): the boolean samples x neurons array, the dead column indices, a text of the rule.
 
     For a layer trace: its own .saturated(threshold) and .dead(threshold) (so a relu
-    layer's "saturated" means h = 0). For an array-like: |h| > threshold, and the
-    columns where that holds on every row. Raises TypeError/ValueError for bad input.
+    layer's "saturated" means h = 0). For an array-like: |h| > threshold compared in h's
+    own dtype (a float32 tensor's mask is exactly PyTorch's ``h.abs() > threshold``), and
+    the columns where that holds on every row. Raises TypeError/ValueError for bad input.
     """
     threshold = check_threshold(threshold)
     if is_layer_trace(h):
         mask = as_matrix(h.saturated(threshold), f"saturation_map ({h.name}.saturated)").astype(bool)
         return mask, [int(j) for j in h.dead(threshold)], saturation_rule(h.activation, threshold)
-    mask = np.abs(as_matrix(h, "saturation_map h")) > threshold
+    mask = abs_above(as_matrix(h, "saturation_map h"), h, threshold)
     return mask, [int(j) for j in np.flatnonzero(mask.all(axis=0))], f"|h| > {threshold:g}"
 
 
+@draws_figure
 def saturation_map(h, threshold=0.99, ax=None):
     """Draw the saturated entries of `h` (samples x neurons) white, the others black; return the Axes.
 

@@ -7,6 +7,7 @@ import numpy as np
 from micrograd_it.optim import group_name
 
 from ._arrays import as_array, describe
+from .display import draws_figure
 from .plots_common import BLACK, BLUE, SKY, check_count, line_color, new_axes
 
 
@@ -49,6 +50,7 @@ def _ratios(groups):
     return ratios, undefined
 
 
+@draws_figure
 def grad_data_ratio(params, ax=None):
     """Dot plot of std(grad) / std(data) per parameter group (log scale); return the Axes.
 
@@ -81,6 +83,7 @@ def grad_data_ratio(params, ax=None):
     return ax
 
 
+@draws_figure
 def update_ratio_history(history, ax=None, guide=-3.0):
     """Plot log10(std(update)/std(data)) per parameter group over steps, with a dashed guide line; return the Axes.
 
@@ -95,14 +98,16 @@ def update_ratio_history(history, ax=None, guide=-3.0):
     if not history:
         raise ValueError("update_ratio_history got an empty history (no SGD step yet)")
     groups = list(dict.fromkeys(name for step in history for name in step))
-    ax = new_axes(ax, figsize=(7.0, 4.2))
-    never = []
+    lines, never = [], []  # every ratio is checked before anything is drawn
     for index, name in enumerate(groups):
         steps = [i for i, step in enumerate(history) if step.get(name) is not None]
         if not steps:
             never.append(name)
             continue
         ratios = as_array([history[i][name] for i in steps], f"update_ratio_history {name!r}", max_ndim=1)
+        lines.append((index, name, steps, ratios))
+    ax = new_axes(ax, figsize=(7.0, 4.2))
+    for index, name, steps, ratios in lines:
         ax.plot(steps, ratios, color=line_color(index), linewidth=1.4, label=name)
     ax.axhline(guide, color=BLACK, linestyle="--", linewidth=1, gid="guide",
                label=f"guide 1e{guide:g} (makemore's rule of thumb)")
@@ -116,6 +121,7 @@ def update_ratio_history(history, ax=None, guide=-3.0):
     return ax
 
 
+@draws_figure
 def loss_curve(losses, ax=None, window=None, log=False):
     """Plot the raw loss per step (thin) and its trailing moving average (thick); return the Axes.
 
@@ -126,14 +132,14 @@ def loss_curve(losses, ax=None, window=None, log=False):
     losses = as_array(losses, "loss_curve losses", max_ndim=1)
     window = max(1, len(losses) // 20) if window is None else check_count(window, "loss_curve window")
     window = min(window, len(losses))
+    if log and losses.min() <= 0:
+        raise ValueError(f"loss_curve log=True needs positive losses, got min {losses.min():g}")
     ax = new_axes(ax)
     steps = np.arange(len(losses))
     smoothed = np.convolve(losses, np.ones(window) / window, mode="valid")
     ax.plot(steps, losses, color=SKY, linewidth=0.8, label="loss", gid="raw")
     ax.plot(steps[window - 1:], smoothed, color=BLUE, linewidth=2, label=f"mean of last {window}", gid="smoothed")
     if log:
-        if losses.min() <= 0:
-            raise ValueError(f"loss_curve log=True needs positive losses, got min {losses.min():g}")
         ax.set_yscale("log")
     best = int(np.argmin(losses))
     ax.set_title(f"loss: last {losses[-1]:.4g}, lowest {losses[best]:.4g} at step {best}", fontsize=10)

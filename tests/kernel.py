@@ -1,0 +1,61 @@
+"""Running notebook cells in a fresh Jupyter kernel (ipykernel through nbclient), as a learner would.
+
+`execute(notebook, cwd)` runs every cell in a new kernel of the interpreter
+running the tests; `outputs_by_mime(cell)` lists what a cell displayed;
+COUNT_FIGURES / REPORT_FIGURES count the matplotlib Figures each cell made.
+"""
+
+import os
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+# A first cell that records, for every cell run after it, how many matplotlib Figures were made during
+# it (any Figure: ours, pyplot's, a user's Figure()), keyed by execution count; REPORT_FIGURES, run last,
+# prints the counts as JSON.
+COUNT_FIGURES = """\
+import json as _json, matplotlib.figure as _mf
+_figures_made, _cell = {}, [None]
+_init = _mf.Figure.__init__
+def _counting_init(self, *args, **kwargs):
+    _init(self, *args, **kwargs)
+    _figures_made[_cell[0]] = _figures_made.get(_cell[0], 0) + 1
+_mf.Figure.__init__ = _counting_init
+def _pre_run_cell(info):
+    _cell[0] = get_ipython().execution_count  # the number the cell being run will show
+get_ipython().events.register("pre_run_cell", _pre_run_cell)
+"""
+REPORT_FIGURES = "print(_json.dumps(_figures_made))"
+
+
+def execute(notebook, cwd, timeout=300):
+    """Run `notebook` (an nbformat node, changed in place) top to bottom in a fresh kernel; return it.
+
+    The kernel is the interpreter running the tests (jupyter_client puts sys.executable for the
+    kernelspec's "python"), started in `cwd` with our environment minus any MPLBACKEND, so that
+    matplotlib's backend is the one Jupyter picks. Raises nbclient's CellExecutionError at the
+    first cell that raises.
+    """
+    env = {key: value for key, value in os.environ.items() if key != "MPLBACKEND"}
+    client = nbclient.NotebookClient(notebook, timeout=timeout, kernel_name="python3")
+    client.execute(cwd=str(cwd), env=env)
+    return notebook
+
+
+def code_notebook(cells):
+    """A notebook of code cells from a list of source strings."""
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in cells])
+
+
+def outputs_by_mime(cell):
+    """Return [(output_type, sorted mime types)] of a cell's displayed outputs (streams and errors left out)."""
+    return [(output.output_type, sorted(output.data)) for output in cell.outputs
+            if output.output_type in ("display_data", "execute_result")]
+
+
+def png_count(cell):
+    """How many image/png outputs the cell produced."""
+    return sum("image/png" in output.get("data", {}) for output in cell.outputs)
