@@ -3,13 +3,14 @@
 A library, not an application: the `micrograd-it` command, the study and its
 report live in the package `micrograd_it_app`, which uses this one.
 
+`viz.explore(root)` makes a page that steps through backward() (viz/explore.py).
 `viz.graph.draw_graph` and `viz.network.draw_network` return graphviz Digraphs
 laid out by `viz.layout`; `layout_engine()` says which layout engine is in use.
 Nothing is imported here eagerly, so the command starts even without the
 optional graphviz/matplotlib packages (pip install 'micrograd_it[viz]').
 """
 
-__all__ = ["layout_engine"]
+__all__ = ["layout_engine", "explore"]
 
 
 def layout_engine():
@@ -21,3 +22,12 @@ def layout_engine():
     from .layout import layout_engine as _layout_engine
 
     return _layout_engine()
+
+
+def __getattr__(name):
+    # viz.explore is both the module and (being callable) the function: imported on first use only
+    if name == "explore":
+        import importlib
+
+        return importlib.import_module(".explore", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
