@@ -225,7 +225,8 @@ def _legend(data):
 
 def _page(heading, svg, interior_svgs, data):
     """The whole page: controls, the drawing, the neurons' interiors (hidden until opened), data and script."""
-    interiors_html = "".join(f'<div data-interior="{html.escape(key)}">{interior}</div>'
+    # <template>: not part of the document until opened, so no hidden copy carries a stale data-grad
+    interiors_html = "".join(f'<template data-interior="{html.escape(key)}">{interior}</template>'
                              for key, interior in interior_svgs.items())
     return f"""<!DOCTYPE html>
 <html lang="en">
@@ -253,7 +254,7 @@ def _page(heading, svg, interior_svgs, data):
 </header>
 <main id="graph">{svg}</main>
 <div id="tooltip" role="tooltip" hidden></div>
-<div id="interiors" hidden>{interiors_html}</div>
+<div id="interiors">{interiors_html}</div>
 <script type="application/json" id="micrograd-graph">{embed_json(data)}</script>
 <script>{page_asset("explorer.js")}</script>
 </body>

@@ -17,6 +17,7 @@ import re
 import xml.etree.ElementTree as ElementTree
 
 from .graph import _to_dot  # the same styles as draw_graph: one place decides how a unit looks
+from .explore_steps import number
 from .graph_units import _Drawing, _edges_between, _Unit, _value_unit, number_text
 from .layout import run_layout
 
@@ -112,14 +113,14 @@ def _interior_dot(group, values, unit_of, drawn, root, param_names, vanish_tol, 
                 units[keys[id(child)]] = _value_unit(child, keys[id(child)], root, param_names, True, vanish_tol)
             else:  # drawn outside the neuron: a stub that names it
                 keys[id(child)] = f"s{index_of[id(child)]}"
-                units[keys[id(child)]] = _Unit(keys[id(child)], "summary",
-                                               f"from {names[index_of[id(child)]]}\ndata {number_text(child.data)}")
+                name = names[index_of[id(child)]]
+                text = f"from {name}" + ("" if name == number(child.data, 6) else f"\ndata {number_text(child.data)}")
+                units[keys[id(child)]] = _Unit(keys[id(child)], "summary", text)
     for value in members:
         keys[id(value)] = f"n{index_of[id(value)]}"
         units[keys[id(value)]] = _value_unit(value, keys[id(value)], root, param_names, True, vanish_tol)
     edges = _edges_between(members, lambda value: keys[id(value)], units)
-    title = group.fields[0] if group.fields else group.key
-    drawing = _Drawing(list(units.values()), edges, title, True, vanish_tol)
+    drawing = _Drawing(list(units.values()), edges, "", True, vanish_tol)  # the page's frame says which neuron
     return _to_dot(drawing, rankdir=rankdir, show_local_grad=True, fmt="svg", legend=False).source
 
 

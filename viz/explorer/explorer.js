@@ -341,7 +341,7 @@
                 }),
                 rest: element.querySelectorAll("polygon, text, ellipse, polyline")});
   });
-  canvas.querySelectorAll(":scope > g.cluster, :scope > text").forEach(function (element) {
+  canvas.querySelectorAll(":scope > g.cluster").forEach(function (element) {
     loose.push({element: element, box: element.getBBox()});
   });
 
@@ -404,11 +404,12 @@
   }
 
   function expand(key) {
-    var source = document.querySelector('#interiors [data-interior="' + key + '"] g.graph');
-    if (!source || expanded[key]) return;
-    var inner = source.cloneNode(true), box = units[key].box;
-    var size = source.ownerSVGElement.viewBox.baseVal;
-    var bx = Math.max(size.width + 2 * PAD - box.width, 0), by = Math.max(size.height + 2 * PAD + HEADER - box.height, 0);
+    var template = document.querySelector('#interiors template[data-interior="' + key + '"]');
+    if (!template || expanded[key]) return;
+    var source = template.content.querySelector("svg");
+    var inner = document.importNode(source.querySelector("g.graph"), true), box = units[key].box;
+    var size = source.getAttribute("viewBox").split(/[ ,]+/).map(Number);
+    var bx = Math.max(size[2] + 2 * PAD - box.width, 0), by = Math.max(size[3] + 2 * PAD + HEADER - box.height, 0);
     var frame = document.createElementNS(SVGNS, "g");
     frame.setAttribute("class", "frame");
     frame.setAttribute("data-frame", key);
