@@ -62,13 +62,19 @@ def console_errors(driver):
     return [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
 
 
-def network_requests(driver):
-    """Return the URLs the page requested since the last call (from Chromium's performance log)."""
+def network_requests(driver, documents=None):
+    """Return the URLs requested since the last call (from Chromium's performance log).
+
+    `documents`: keep only requests made for these documents (their URLs), e.g. the page and its iframes;
+    the browser's own start page keeps loading its resources in the background and is left out that way.
+    """
     urls = []
     for entry in driver.get_log("performance"):
         message = json.loads(entry["message"])["message"]
         if message.get("method") == "Network.requestWillBeSent":
-            urls.append(message["params"]["request"]["url"])
+            params = message["params"]
+            if documents is None or params.get("documentURL") in documents:
+                urls.append(params["request"]["url"])
     return urls
 
 
