@@ -60,6 +60,8 @@
   }
 
   // -- the network map ------------------------------------------------------------------------------------
+  // the drawing's own title counts the dead of the last evaluation, not of the step shown: hide it
+  document.querySelectorAll("#network svg > g.graph > text").forEach(function (text) { text.style.display = "none"; });
   function neuron(j) { return document.querySelector('#network [data-unit="' + data.layer_key + "_" + j + '"]'); }
   function paintNetwork(index) {
     var frame = frames[index], fills = data.fills[index], texts = data.text_colours[index], dead = {};
