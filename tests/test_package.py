@@ -48,8 +48,11 @@ def test_the_explorers_script_and_styles_are_package_data():
     config = configparser.ConfigParser()
     config.read(root / "setup.cfg")
     patterns = config["options.package_data"]["viz"].split()
-    used = set(re.findall(r'page_asset\("([^"]+)"\)', (root / "viz" / "explore.py").read_text(encoding="utf-8")))
-    assert used, "viz/explore.py no longer embeds its assets through page_asset()"
+    used = set()
+    for module in ("explore.py", "replay.py"):
+        found = re.findall(r'page_asset\("([^"]+)"\)', (root / "viz" / module).read_text(encoding="utf-8"))
+        assert found, f"viz/{module} no longer embeds its assets through page_asset()"
+        used.update(found)
     for name in used:
         assert (root / "viz" / "explorer" / name).is_file()
         assert any(fnmatch.fnmatch(f"explorer/{name}", pattern) for pattern in patterns), name

@@ -70,7 +70,7 @@ def replay(root, order, grad=1.0):
 
     Values that no gradient reaches are absent (their grad stays 0.0).
     """
-    grads = {id(root): 0.0 + grad}  # backward seeds the root (a leaf root accumulates onto its 0.0)
+    grads = {id(root): 0.0 + grad if root.is_leaf else grad}  # the engine's _seed: a leaf root accumulates
     for out in order:
         grad_out = grads[id(out)]
         for child, local in zip(out.children, local_derivatives(out)):
