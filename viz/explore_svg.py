@@ -28,6 +28,7 @@ ElementTree.register_namespace("", SVG_NS)
 ElementTree.register_namespace("xlink", "http://www.w3.org/1999/xlink")
 _G, _TITLE, _TEXT = f"{{{SVG_NS}}}g", f"{{{SVG_NS}}}title", f"{{{SVG_NS}}}text"
 _VALUE_KEY = re.compile(r"n(\d+)(op)?")
+GRAPH_FONT = "Helvetica,sans-Serif"  # what Graphviz writes for viz.graph's FONT; explorer.css and replay.css set it
 
 
 def value_key(key):
@@ -77,6 +78,9 @@ def tag_svg(svg, groups=()):
     if root.tag != f"{{{SVG_NS}}}svg":
         raise ValueError(f"expected an <svg> document, got <{root.tag}>")
     groups = dict(groups)
+    for text in root.iter(_TEXT):  # the page's style sheet sets the font once (a tenth of a big page)
+        if text.get("font-family") == GRAPH_FONT:
+            del text.attrib["font-family"]
     for element in root.iter(_G):
         title = element.find(_TITLE)
         kind = element.get("class", "")

@@ -96,8 +96,9 @@ def replay_page(frames, network_svg=None, *, title="Training replay", layer_key=
 </section>
 <section id="network">{network}</section>
 <p class="note">The network map: each hidden neuron filled by the share of this step's samples on which it is
-saturated (pale: never, dark brown: always), DEAD when saturated on all of them; |g| is its mean |grad_in|.
-The edges are the weights after training.</p>
+saturated (pale: never, dark brown: always), DEAD (and a thick border) when saturated on all of them; |g| is
+its mean |grad_in|. The shapes and edges are the drawing after training: octagons are the neurons dead at the
+end, edges the final weights.</p>
 </main>
 <script type="application/json" id="micrograd-replay">{embed_json(data)}</script>
 <script>{page_asset("replay.js")}</script>
