@@ -166,7 +166,8 @@ def _elu(x, y, out, params, index, names):
 
 
 def _softplus(x, y, out, params, index, names):
-    return f"sigmoid(x) at x = {number(x, 6)}", 0.5 * (1.0 + math.tanh(x / 2.0))
+    # 1 / (1 + e^-x) written as exp(-ln(1 + e^-x)): no cancellation in the far negative tail
+    return f"sigmoid(x) at x = {number(x, 6)}", math.exp(-math.log1p(math.exp(-x))) if x > -700 else 0.0
 
 
 def _gelu(x, y, out, params, index, names):

@@ -18,7 +18,6 @@ from tests.viz.test_graph import lecture_neuron
 from viz.explore import explore
 from viz.explore_steps import backward_order, replay
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 @pytest.fixture(scope="module")
