@@ -215,6 +215,8 @@
     mark(details[out].unit, "current");
     mark("n" + out, "current");
     if (details[out].flat) { mark(details[out].unit, "flat-now"); mark("n" + out, "flat-now"); }
+    var shown = canvas.querySelector(".current");  // keep the step's node on screen in a big drawing
+    if (shown && shown.scrollIntoView) shown.scrollIntoView({block: "nearest", inline: "nearest"});
   }
 
   function touched(undo) { return undo.map(function (entry) { return entry[0]; }); }
