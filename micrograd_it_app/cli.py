@@ -1,4 +1,5 @@
-"""The `micrograd-it` command: `study` (the saturation study and its report), `demo NAME`, `graph "EXPR"`.
+"""The `micrograd-it` command: `study` (the saturation study and its report), `demo NAME`, `graph "EXPR"`,
+`explore "EXPR"` (a page that steps through backward).
 
 Every mistake a user can make ends as one line on stderr and a non-zero exit
 code, never a traceback; Ctrl-C stops cleanly (exit code 130) and keeps the
@@ -86,6 +87,13 @@ def build_parser():
     graph.add_argument("values", nargs="*", metavar="NAME=NUMBER", help="value of each variable")
     graph.add_argument("--out", default="graph.svg", help="output file: .svg, .png or .dot (default: %(default)s)")
     graph.set_defaults(run=_run_graph)
+
+    explore = commands.add_parser("explore", help='a page that steps through backward of an expression, '
+                                  'e.g. "tanh(x*w + b)" x=2 w=-3 b=6.9')
+    explore.add_argument("expression", help="arithmetic over variables and tanh, exp, log, sigmoid, relu, ...")
+    explore.add_argument("values", nargs="*", metavar="NAME=NUMBER", help="value of each variable")
+    explore.add_argument("--out", default="explore.html", help="output page, .html (default: %(default)s)")
+    explore.set_defaults(run=_run_explore)
     return parser
 
 
@@ -103,7 +111,7 @@ def _main(argv):
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
-            raise _UsageError(f"a COMMAND is needed: study, demo or graph (see {PROG} --help)")
+            raise _UsageError(f"a COMMAND is needed: study, demo, graph or explore (see {PROG} --help)")
         return args.run(args) or 0
     except _UsageError as error:
         _say(f"error: {error}")
@@ -199,6 +207,29 @@ def _run_graph(args):
     grads = ", ".join(f"d/d{name} = {leaf.grad:.6g}" for name, leaf in leaves.items())
     print(f"{args.expression} = {root.data:.6g}" + (f"; {grads}" if grads else ""))
     print(f"wrote {args.out}")
+    return 0
+
+
+# -- explore -------------------------------------------------------------------
+
+def _run_explore(args):
+    if os.path.splitext(args.out)[1].lower() not in (".html", ".htm"):
+        raise UserError(f"--out must end in .html, got {args.out!r}")
+    root, _ = build(args.expression, parse_bindings(args.values))
+    if not root.label:
+        root.label = "out"
+    explore = _import("viz.explore")
+    prepare_out_dir(os.path.dirname(os.path.abspath(args.out)))
+    try:
+        page = explore.explore(root)
+    except RuntimeError as error:  # no layout engine, or the engine failed (viz.layout's errors)
+        raise UserError(f"cannot lay out the graph: {error}") from None
+    try:
+        page.save(args.out)
+    except OSError as error:
+        raise UserError(f"cannot write {args.out!r}: {error.strerror or error}") from None
+    print(f"{args.expression} = {root.data:.6g}: {len(page.data['order'])} steps of backward (the seed, then one per op)")
+    print(f"wrote {args.out} (open it in a browser: it needs no network)")
     return 0
 
 

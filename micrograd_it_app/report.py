@@ -108,7 +108,17 @@ def _context(result):
         "ratio": {"fixed": _mean_ratio(fixed), "high": _mean_ratio(high)},
         "fig": figures, "remaining_figures": figures.remaining, "kind_names": _KIND_NAMES,
         "file_rows": file_rows,
+        "pages": {kind: os.path.relpath(path, result.out_dir) for kind, path in high.pages.items()},
+        "replay_page": _read(high.pages.get("replay")),
     }
+
+
+def _read(path):
+    """The text of an interactive page to embed (an iframe's srcdoc), or None when it was not written."""
+    if not path or not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as page:
+        return page.read()
 
 
 def build_report(result):

@@ -78,6 +78,8 @@ class ConfigRun:
     final: dict = field(default_factory=dict)  # after training, on a fixed evaluation batch
     ratio_history: list = field(default_factory=list)  # SGD's log10 update:data ratio per group, per step
     figures: dict = field(default_factory=dict)
+    replay: list = field(default_factory=list)  # per step, viz.replay.replay_frame of the hidden layer
+    pages: dict = field(default_factory=dict)  # interactive pages (replay, explorers): kind -> path
 
 
 @dataclass
@@ -139,6 +141,8 @@ def train(model, X, Y, run, options, batches):
 
     Returns the optimizer (its ratio_history holds the update:data ratios).
     """
+    from viz.replay import replay_frame
+
     optimizer = SGD(model.named_parameters(), run.lr)
     with Progress(len(batches), f"{run.title:<24}", enabled=options.progress) as bar:
         for step, indices in enumerate(batches):
@@ -156,6 +160,7 @@ def train(model, X, Y, run, options, batches):
             run.dead_over_steps.append(len(hidden.dead(options.threshold)))
             run.saturated_over_steps.append(100.0 * sum(saturated) / len(saturated))
             run.losses.append(loss.data)
+            run.replay.append(replay_frame(hidden, loss.data, options.threshold))
             bar.update(loss=loss.data)
     run.ratio_history = optimizer.ratio_history
     return optimizer
@@ -238,7 +243,10 @@ def run_config(key, title, init_name, samples, options, out_dir, previous_runs):
     optimizer = train(model, X, Y, run, options, samples.batches)
     final_trace, run.final = one_pass(model, X, Y, samples.evaluation, threshold)
     if key == "high_lr":
+        from ._study_pages import study_pages
+
         run.figures.update(figures.network_figure(out_dir, run, model, final_trace))
+        run.pages.update(study_pages(out_dir, run, model, final_trace, threshold))
     # histograms and map: the seed's size at init, except for the run whose point is what training did
     shown_trace = final_trace if key == "high_lr" else full_trace
     run.figures.update(figures.config_figures(out_dir, run, shown_trace, optimizer))

@@ -35,3 +35,24 @@ def test_the_check_sees_a_third_party_import():
     code = f"import sys, numpy\nprint(','.join(m for m in sys.modules if m.split('.')[0] in {THIRD_PARTY!r}))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "numpy" in result.stdout
+
+
+def test_the_explorers_script_and_styles_are_package_data():
+    """`pip install .` (not editable) ships only what setup.cfg's package_data names besides the .py files."""
+    import configparser
+    import fnmatch
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    config = configparser.ConfigParser()
+    config.read(root / "setup.cfg")
+    patterns = config["options.package_data"]["viz"].split()
+    used = set()
+    for module in ("explore.py", "replay.py"):
+        found = re.findall(r'page_asset\("([^"]+)"\)', (root / "viz" / module).read_text(encoding="utf-8"))
+        assert found, f"viz/{module} no longer embeds its assets through page_asset()"
+        used.update(found)
+    for name in used:
+        assert (root / "viz" / "explorer" / name).is_file()
+        assert any(fnmatch.fnmatch(f"explorer/{name}", pattern) for pattern in patterns), name

@@ -3,6 +3,7 @@
 A library, not an application: the `micrograd-it` command, the study and its
 report live in the package `micrograd_it_app`, which uses this one.
 
+`viz.explore(root)` makes a page that steps through backward() (viz/explore.py).
 `viz.graph.draw_graph` and `viz.network.draw_network` return graphviz Digraphs
 laid out by `viz.layout`; `layout_engine()` says which layout engine is in use.
 ``from viz import draw_dot`` (the micrograd lecture's name for `draw_graph`),
@@ -11,9 +12,9 @@ so the command starts even without the optional graphviz/matplotlib packages
 (pip install 'micrograd_it[viz]'); those names import viz.graph when first used.
 """
 
-__all__ = ["layout_engine", "draw_dot", "draw_graph", "draw_network"]
+__all__ = ["layout_engine", "draw_dot", "draw_graph", "draw_network", "explore"]
 
-_LAZY = {"draw_dot": "graph", "draw_graph": "graph", "draw_network": "network"}
+_LAZY = {"draw_dot": "graph", "draw_graph": "graph", "draw_network": "network", "explore": "explore"}
 
 
 def __getattr__(name):
@@ -34,3 +35,12 @@ def layout_engine():
     from .layout import layout_engine as _layout_engine
 
     return _layout_engine()
+
+
+def __getattr__(name):
+    # viz.explore is both the module and (being callable) the function: imported on first use only
+    if name == "explore":
+        import importlib
+
+        return importlib.import_module(".explore", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

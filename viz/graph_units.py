@@ -102,6 +102,7 @@ def _neuron_groups(trace, in_graph, grads_ran, vanish_tol, per_sample):
         saturated = sum(row[3] for row in rows)
         unit = _Unit(key, "group", vanished=vanished)
         unit.neuron = (lt.name, neuron)
+        unit.calls = [(sample, preact, act) for sample, preact, act, _ in rows]  # for the explorer's expansion
         unit.flat = saturated == len(rows)
         if per_sample:
             sample, preact, act, _ = rows[0]
@@ -284,8 +285,10 @@ def collect(root, *, vanish_tol, max_nodes, group, names, trace):
         notes.append(f"showing the {len(kept)} nodes nearest the output; {len(units) - len(kept)} more summarised"
                      + ("" if trace is not None else " (pass trace= to collapse by neuron)"))
         units, edges = _summarise(units, edges, kept)
-    return _Drawing(list(units.values()), edges, _title(root, values, grads_ran, vanish_tol, notes),
-                    grads_ran, vanish_tol, grouped=any(unit.kind == "group" for unit in units.values()))
+    drawing = _Drawing(list(units.values()), edges, _title(root, values, grads_ran, vanish_tol, notes),
+                       grads_ran, vanish_tol, grouped=any(unit.kind == "group" for unit in units.values()))
+    drawing.values, drawing.unit_of = values, unit_of  # which unit each Value went into (before folding)
+    return drawing
 
 
 def _count(number, noun):

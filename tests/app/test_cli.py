@@ -95,6 +95,37 @@ def test_graph_without_a_layout_engine_is_a_clear_error(capsys, tmp_path, monkey
     assert_one_line_error(code, err, 1, "lay out")
 
 
+# -- explore -----------------------------------------------------------------------
+
+def test_explore_writes_one_page_with_the_engines_gradients(capsys, tmp_path):
+    import json
+    import re
+
+    from micrograd_it.expr import build
+
+    path = tmp_path / "n.html"
+    code, out, err = run_main(capsys, "explore", "tanh(x*w + b)", "x=2", "w=-3", "b=6.8813735870195432",
+                              "--out", str(path))
+    assert code == 0 and err == "" and f"wrote {path}" in out
+    data = json.loads(re.search(r'id="micrograd-graph">(.*?)</script>', path.read_text(encoding="utf-8"), re.S).group(1))
+    root, leaves = build("tanh(x*w + b)", {"x": 2, "w": -3, "b": 6.8813735870195432})
+    root.backward()
+    grads = {node["label"]: node["grad"] for node in data["nodes"] if node["label"]}
+    assert grads == {"out": 1.0, **{name: leaf.grad for name, leaf in leaves.items()}}
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["explore", "__import__('os').system('echo pwned')", "--out", "{tmp}/e.html"], ["__import__"]),
+    (["explore", "x*w", "x=1", "--out", "{tmp}/e.html"], ["w="]),
+    (["explore", "x", "x=1", "--out", "{tmp}/e.svg"], [".html"]),
+])
+def test_explore_user_errors_give_one_line_and_exit_code_1(capsys, tmp_path, argv, words):
+    argv = [arg.replace("{tmp}", str(tmp_path)) for arg in argv]
+    code, out, err = run_main(capsys, *argv)
+    assert_one_line_error(code, err, 1, *words)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_unwritable_output_folder(capsys, tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir()

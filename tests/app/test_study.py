@@ -28,6 +28,11 @@ def test_every_file_is_written_and_nothing_else(tiny_run):
         expected.add(f"{key}_network.svg")
         if key != "high_lr":  # it starts from the fixed init: the seed-size map is the fixed init's
             expected.add(f"{key}_network_full.svg")
+    # the interactive pages: the high-lr replay, a healthy neuron's explorer, a saturated one's when there is one
+    pages = {os.path.basename(path) for path in tiny_run.runs[2].pages.values()}
+    assert {"high_lr_replay.html", "explore_healthy_neuron.html"} <= pages <= {
+        "high_lr_replay.html", "explore_healthy_neuron.html", "explore_saturated_neuron.html"}
+    expected |= pages
     assert written == expected  # no temporary files left behind either
     for name in written:
         data = open(os.path.join(tiny_run.out_dir, name), "rb").read()

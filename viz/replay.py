@@ -1,0 +1,107 @@
+"""A training replay: one self-contained page with a slider over the training steps of one traced layer.
+
+    frames = [replay_frame(trace.layers[0], loss.data) for each step]     # recorded while training
+    page = replay_page(frames, network_svg=open("net.svg").read())       # an HTML str, no network needed
+
+Each frame keeps what one step measured on its batch: the loss, which
+entries (sample, neuron) were saturated, each neuron's saturation and mean
+|grad_in|, and the dead neurons. On the page the network map's colours
+(`viz.network`'s drawing, recoloured per step with the same scale), the
+saturation map and the loss curve move together with the slider, so one
+watches the neurons die step by step. It is a recording, not a live view.
+
+The page embeds its data as JSON in ``<script id="micrograd-replay">``; the
+slider is ``#replay-step``, the dead count shown ``#replay-dead``.
+"""
+
+import html
+
+from .explore import CSP, embed_json, page_asset
+from .explore_svg import tag_svg
+from .graph import WHITE_TEXT_FROM, saturation_color
+
+__all__ = ["replay_frame", "replay_page"]
+
+
+def replay_frame(layer, loss, threshold=0.99):
+    """Return one step's frame of a traced layer (a dict of plain numbers) after its backward pass.
+
+    Keys: loss, saturated (one "0"/"1" string per sample, a character per neuron), saturation (per neuron,
+    the fraction of samples), dead (neuron indices saturated on every sample), grad_in (per neuron, mean
+    |d loss / d preact| over the samples). Raises ValueError for a trace with no samples.
+    """
+    if layer.n_samples == 0:
+        raise ValueError("replay_frame() needs a layer trace with samples: call the net inside its trace")
+    flags = layer.saturated(threshold)
+    grads = layer.grad_in
+    return {
+        "loss": float(loss),
+        "saturated": ["".join("1" if flag else "0" for flag in row) for row in flags],
+        "saturation": [round(fraction, 6) for fraction in layer.saturation(threshold)],
+        "dead": list(layer.dead(threshold)),
+        "grad_in": [float(f"{sum(abs(row[j]) for row in grads) / len(grads):.4g}") for j in range(layer.n_neurons)],
+    }
+
+
+def _colours(frame):
+    fills = [saturation_color(fraction) for fraction in frame["saturation"]]
+    texts = ["#FFFFFF" if fraction >= WHITE_TEXT_FROM else "#000000" for fraction in frame["saturation"]]
+    return fills, texts
+
+
+def replay_page(frames, network_svg=None, *, title="Training replay", layer_key="l0", threshold=0.99):
+    """Return the replay page (an HTML str) of `frames` (from `replay_frame`, one per training step).
+
+    `network_svg`: viz.network's drawing of the net (its neurons named ``<layer_key>_<j>``), recoloured
+    per step; None leaves it out. Raises ValueError when there are no frames or they disagree in size.
+    """
+    frames = list(frames)
+    if not frames:
+        raise ValueError("replay_page() needs at least one frame")
+    widths = {len(frame["saturation"]) for frame in frames}
+    if len(widths) != 1:
+        raise ValueError(f"the frames do not have the same number of neurons: {sorted(widths)}")
+    colours = [_colours(frame) for frame in frames]
+    data = {"frames": frames, "fills": [fill for fill, _ in colours], "text_colours": [text for _, text in colours],
+            "layer_key": layer_key, "threshold": threshold}
+    network = tag_svg(network_svg) if network_svg else '<p class="note">(no network drawing in this run)</p>'
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title>
+<style>{page_asset("replay.css")}</style>
+</head>
+<body>
+<header id="controls">
+<h1>{html.escape(title)}</h1>
+<div class="buttons">
+<button id="replay-play" type="button" aria-pressed="false">▶ Play</button>
+<label for="replay-step">step</label>
+<input id="replay-step" type="range" min="0" max="{len(frames) - 1}" value="0" step="1">
+<span id="replay-status">step <span id="replay-at">0</span> of {len(frames) - 1}: loss <span id="replay-loss"></span>,
+<span id="replay-dead"></span> of {len(frames[0]["saturation"])} neurons dead,
+<span id="replay-saturated"></span>% of activations saturated (|t| &gt; {threshold:g})</span>
+</div>
+</header>
+<main>
+<section class="row">
+<figure><svg id="loss-curve" width="420" height="220" role="img" aria-label="training loss"></svg>
+<figcaption>training loss per step (log scale); the dot is the step shown</figcaption></figure>
+<figure><canvas id="saturation-map" width="420" height="220"></canvas>
+<figcaption>this step's saturation map: a row per sample, a column per neuron; white = saturated,
+▼ = dead (saturated on every sample)</figcaption></figure>
+</section>
+<section id="network">{network}</section>
+<p class="note">The network map: each hidden neuron filled by the share of this step's samples on which it is
+saturated (pale: never, dark brown: always), DEAD (and a thick border) when saturated on all of them; |g| is
+its mean |grad_in|. The shapes and edges are the drawing after training: octagons are the neurons dead at the
+end, edges the final weights.</p>
+</main>
+<script type="application/json" id="micrograd-replay">{embed_json(data)}</script>
+<script>{page_asset("replay.js")}</script>
+</body>
+</html>
+"""
