@@ -14,15 +14,17 @@ so the command starts even without the optional graphviz/matplotlib packages
 
 __all__ = ["layout_engine", "draw_dot", "draw_graph", "draw_network", "explore"]
 
-_LAZY = {"draw_dot": "graph", "draw_graph": "graph", "draw_network": "network", "explore": "explore"}
+_LAZY = {"draw_dot": "graph", "draw_graph": "graph", "draw_network": "network"}
 
 
 def __getattr__(name):
     """``viz.draw_dot`` and friends: imported from their module on first use (PEP 562)."""
-    if name not in _LAZY:
-        raise AttributeError(f"module 'viz' has no attribute {name!r}")
     import importlib
 
+    if name == "explore":  # viz.explore is both the module and (being callable) the function
+        return importlib.import_module(".explore", __name__)
+    if name not in _LAZY:
+        raise AttributeError(f"module 'viz' has no attribute {name!r}")
     return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
 
 
@@ -36,11 +38,3 @@ def layout_engine():
 
     return _layout_engine()
 
-
-def __getattr__(name):
-    # viz.explore is both the module and (being callable) the function: imported on first use only
-    if name == "explore":
-        import importlib
-
-        return importlib.import_module(".explore", __name__)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
