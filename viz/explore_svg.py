@@ -28,6 +28,7 @@ ElementTree.register_namespace("", SVG_NS)
 ElementTree.register_namespace("xlink", "http://www.w3.org/1999/xlink")
 _G, _TITLE, _TEXT = f"{{{SVG_NS}}}g", f"{{{SVG_NS}}}title", f"{{{SVG_NS}}}text"
 _VALUE_KEY = re.compile(r"n(\d+)(op)?")
+_NETWORK_CELL = re.compile(r"a_(l\d+_\d+|x\d+)")
 GRAPH_FONT = "Helvetica,sans-Serif"  # what Graphviz writes for viz.graph's FONT; explorer.css and replay.css set it
 
 
@@ -84,7 +85,9 @@ def tag_svg(svg, groups=()):
     for element in root.iter(_G):
         title = element.find(_TITLE)
         kind = element.get("class", "")
-        element.attrib.pop("id", None)
+        cell = _NETWORK_CELL.fullmatch(element.attrib.pop("id", ""))
+        if cell:  # a neuron's cell of a network map (viz.network_cells: its ID is the neuron's unit key)
+            element.set("data-unit", cell.group(1))
         if title is None:
             continue
         key = title.text or ""
