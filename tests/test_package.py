@@ -8,8 +8,10 @@ from pathlib import Path
 import micrograd_it
 
 # tape_numpy is the optional numpy backend (loaded only by record(..., backend="numpy"));
-# testing needs hypothesis (the test extra); __main__ is the command's entry point into viz.
-OPTIONAL = {"micrograd_it.tape_numpy", "micrograd_it.testing", "micrograd_it.__main__"}
+# testing needs hypothesis (the test extra); __main__ is the command's entry point into viz;
+# torch_trace and torch_trace_layer are the optional PyTorch tracing (the torch extra).
+OPTIONAL = {"micrograd_it.tape_numpy", "micrograd_it.testing", "micrograd_it.__main__",
+            "micrograd_it.torch_trace", "micrograd_it.torch_trace_layer"}
 THIRD_PARTY = ("numpy", "matplotlib", "graphviz", "viz", "hypothesis", "torch", "PIL")
 
 
