@@ -208,6 +208,7 @@ class TorchTrace:
             if self._mode is not None:
                 self._mode.__exit__(*exc_info)
         finally:
+            self._mode = None  # the mode points back at this trace: no reference cycle left behind
             self._remove_hooks()
             self._state = "closed"
         return False

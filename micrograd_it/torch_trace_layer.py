@@ -190,7 +190,7 @@ class TorchLayerTrace:
         )
 
     def step_stats(self, threshold, act_edges, grad_edges):
-        """The recorder's numbers of this layer (see `micrograd_it.recorder.layer_stats`), computed with torch."""
+        """The recorder's numbers of this layer (see `micrograd_it.layer_stats.layer_stats`), computed with torch."""
         act = self.act
         flags = self._saturated(check_threshold(threshold), act)
         act = act.double().flatten()
