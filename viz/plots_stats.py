@@ -28,35 +28,38 @@ STATS = {  # name -> (axis label, what it shows)
 
 
 def _histories(recorder, layers, what):
-    """The LayerHistory objects to draw: all of the recorder's, or those named in `layers`."""
+    """[(label, LayerHistory)] to draw: all of the recorder's, those named in `layers`, or those given
+    (one LayerHistory, a list of them, or a dict label -> LayerHistory, e.g. the same layer in several runs)."""
     if isinstance(recorder, LayerHistory):
-        return [recorder]
+        return [(f"{recorder.name} ({recorder.activation})", recorder)]
     if isinstance(recorder, (list, tuple)) and recorder and all(isinstance(h, LayerHistory) for h in recorder):
-        return list(recorder)
+        return [(f"{history.name} ({history.activation})", history) for history in recorder]
+    if isinstance(recorder, dict) and recorder and all(isinstance(h, LayerHistory) for h in recorder.values()):
+        return [(str(label), history) for label, history in recorder.items()]  # e.g. several runs' layers
     known = getattr(recorder, "layers", None)
     if not isinstance(known, dict):
         raise TypeError(f"{what} needs a StatsRecorder or a LayerHistory, got {describe(recorder)}")
     if not known:
         raise ValueError(f"{what}: the recorder has recorded nothing yet")
     if layers is None:
-        return list(known.values())
+        layers = list(known)
     if isinstance(layers, str):
         layers = [layers]
     missing = [name for name in layers if name not in known]
     if missing:
         raise ValueError(f"{what}: no layer {missing[0]!r} recorded; the layers are {list(known)}")
-    return [known[name] for name in layers]
+    return [(f"{name} ({known[name].activation})", known[name]) for name in layers]
 
 
 def _stride_text(histories):
-    stride = max(history.stride for history in histories)
+    stride = max(history.stride for _, history in histories)
     return "" if stride == 1 else f" (each point: {stride} steps merged)"
 
 
 def stats_over_steps(recorder, stat="saturated_pct", layers=None, ax=None):
     """Plot one statistic per layer over the steps; return the Axes.
 
-    `recorder`: a StatsRecorder (or one LayerHistory, or a list of them); `stat`: one of act_mean, act_std, saturated_pct,
+    `recorder`: a StatsRecorder, one LayerHistory, a list of them, or a dict label -> LayerHistory; `stat`: one of act_mean, act_std, saturated_pct,
     dead, grad_in_mean, grad_in_std; `layers`: names to draw (default: all). Rows without a value
     (no gradient recorded) are gaps. Raises TypeError/ValueError naming a bad argument.
     """
@@ -64,11 +67,10 @@ def stats_over_steps(recorder, stat="saturated_pct", layers=None, ax=None):
         raise ValueError(f"stats_over_steps stat must be one of {sorted(STATS)}, got {stat!r}")
     histories = _histories(recorder, layers, "stats_over_steps")
     ax = new_axes(ax)
-    for index, history in enumerate(histories):
+    for index, (label, history) in enumerate(histories):
         values = [np.nan if value is None else value for value in getattr(history, stat)]
         color = DEAD_COLOR if stat == "dead" and len(histories) == 1 else line_color(index)
-        ax.plot(history.steps, values, color=color, linewidth=1.4, label=f"{history.name} ({history.activation})",
-                gid=f"stat-{history.name}")
+        ax.plot(history.steps, values, color=color, linewidth=1.4, label=label, gid=f"stat-{label}")
     label, meaning = STATS[stat]
     if stat == "saturated_pct":
         ax.set_ylim(-2, 102)
@@ -93,7 +95,7 @@ def activation_stats(recorder, layers=None, fig=None, stats=("act_mean", "act_st
         fig = Figure(figsize=(11, 3.2 * math.ceil(len(stats) / 2)), layout="constrained")
     axes = np.atleast_1d(fig.subplots(math.ceil(len(stats) / 2), min(2, len(stats)), squeeze=False)).ravel()
     for ax, stat in zip(axes, stats):
-        stats_over_steps(histories, stat, ax=ax)
+        stats_over_steps(dict(histories), stat, ax=ax)
         ax.set_title(STATS[stat][1], fontsize=10)  # the merging is said once, in the figure's title
     for ax in axes[len(stats):]:
         ax.set_visible(False)
@@ -128,7 +130,7 @@ def hist_over_steps(recorder, layer=None, what="act", ax=None):
     """
     if what not in ("act", "grad_in"):
         raise ValueError(f"hist_over_steps what must be 'act' or 'grad_in', got {what!r}")
-    history = _histories(recorder, None if layer is None else [layer], "hist_over_steps")[0]
+    _, history = _histories(recorder, None if layer is None else [layer], "hist_over_steps")[0]
     matrix, edges, outside_text = _hist_matrix(history, what)
     ax = new_axes(ax, figsize=(8.0, 4.2))
     ranges = history.step_ranges
@@ -142,5 +144,5 @@ def hist_over_steps(recorder, layer=None, what="act", ax=None):
     ax.set_xlabel("step")
     ax.set_ylabel("activation" if what == "act" else "log10 |grad_in|")
     ax.set_title(f"{history.name} ({history.activation}): histogram of {what} at every step\n{outside_text}"
-                 f"{_stride_text([history])}", fontsize=10)
+                 f"{_stride_text([(history.name, history)])}", fontsize=10)
     return ax

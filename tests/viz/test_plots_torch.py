@@ -104,7 +104,7 @@ def test_stats_over_steps_draws_each_layers_rows(stat):
     _, theirs = recorders()
     ax = stats_over_steps(theirs, stat)
     for line, history in zip(ax.lines, theirs.layers.values()):
-        assert line.get_gid() == f"stat-{history.name}"
+        assert line.get_gid() == f"stat-{history.name} ({history.activation})"
         assert np.allclose(line.get_xdata(), history.steps) and np.allclose(line.get_ydata(), getattr(history, stat))
     assert "each point: 2 steps merged" in ax.get_title()
 
@@ -133,6 +133,13 @@ def test_hist_over_steps_image_is_the_rows_counts_per_step(what):
     assert ax.get_xlim() == pytest.approx((0, 7))
     our_ax = hist_over_steps(ours, "layers.0", what=what)
     assert np.array_equal(np.ma.filled(our_ax.collections[0].get_array(), 0), np.ma.filled(mesh.get_array(), 0))
+
+
+def test_several_runs_are_drawn_under_their_labels():
+    ours, theirs = recorders(steps=3)
+    ax = stats_over_steps({"ours": ours["layers.0"], "torch": theirs["1"]}, "act_std")
+    assert [line.get_label() for line in ax.lines] == ["ours", "torch"]
+    assert np.allclose(ax.lines[0].get_ydata(), ax.lines[1].get_ydata(), rtol=1e-9)
 
 
 def test_the_tanh_histogram_spans_minus_one_to_one():
