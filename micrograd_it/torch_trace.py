@@ -43,7 +43,7 @@ try:
     import torch
 except ImportError as error:  # one clear line instead of a bare "No module named 'torch'"
     raise ImportError(f"micrograd_it.torch_trace needs PyTorch ({error}); "
-                      "install it with: pip install 'micrograd_it[torch]'") from error
+                      "install it with: pip install 'micrograd_it[torch]'", name="torch") from error
 import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode

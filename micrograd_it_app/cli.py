@@ -22,7 +22,7 @@ __all__ = ["main", "DEMOS", "demo_summary"]
 
 PROG = "micrograd-it"
 DEMO_PACKAGE = "micrograd_it_demos"  # the demos/ folder, installed under this name (see setup.cfg)
-DEMOS = ["neuron_graph", "activations", "saturation", "moons", "dead_relu", "char_mlp"]
+DEMOS = ["neuron_graph", "activations", "saturation", "moons", "dead_relu", "char_mlp", "makemore_torch"]
 
 
 class _UsageError(Exception):
@@ -74,6 +74,10 @@ def build_parser():
     study.add_argument("--batch", type=_positive_int, default=None, help="samples per training step")
     study.add_argument("--full", action="store_true",
                        help="train at the seed's full size (32 samples x 200 hidden neurons; slow)")
+    study.add_argument("--torch", action="store_true",
+                       help="add a section: the seed's model in PyTorch at its size, traced (needs PyTorch)")
+    study.add_argument("--torch-steps", type=_positive_int, default=None,
+                       help="training steps of the PyTorch section's two inits (default 10000)")
     study.set_defaults(run=_run_study)
 
     demo = commands.add_parser("demo", help="run one of the demos (--list to see them)")
@@ -135,11 +139,17 @@ def _say(message):
     sys.stderr.flush()
 
 
-def _import(module_name):
-    """Import a module that needs the viz extra; raise UserError saying how to install it if it is missing."""
+def _import(module_name, what=None):
+    """Import a module that needs an extra (viz, or torch); raise UserError saying which to install if it is missing.
+
+    `what` names what needs it in the message (default: the module).
+    """
     try:
         return importlib.import_module(module_name)
     except ImportError as error:
+        if (error.name or "").split(".")[0] == "torch":
+            raise UserError(f"{what or module_name} needs PyTorch, which is not installed; "
+                            "install the torch extra: pip install 'micrograd_it[torch]'") from None
         raise UserError(f"{module_name} cannot be imported ({error}); "
                         "install the viz extra: pip install 'micrograd_it[viz]'") from None
 
@@ -150,6 +160,8 @@ def _run_study(args):
     study = _import("micrograd_it_app.study")  # matplotlib is imported only when needed
     for needed in ("micrograd_it_app._study_figures", "micrograd_it_app.report"):  # matplotlib, Jinja2
         _import(needed)  # missing extras are one line now, not a traceback after the training
+    if args.torch:
+        _import(f"{DEMO_PACKAGE}.makemore_torch", what="study --torch")
 
     options = study.StudyOptions.from_args(args)
     out_dir = prepare_out_dir(args.out)
@@ -183,7 +195,7 @@ def _run_demo(args):
     if args.name not in DEMOS:
         raise UserError(f"unknown demo {args.name!r}; the demos are: {', '.join(DEMOS)}")
     out_dir = prepare_out_dir(args.out or os.path.join("micrograd-it-out", args.name))
-    module = _import(f"{DEMO_PACKAGE}.{args.name}")
+    module = _import(f"{DEMO_PACKAGE}.{args.name}", what=f"demo {args.name}")
     module.main(out_dir)
     return 0
 

@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from ._html import figure
 from ._output import save_text
+from ._torch_section import torch_rows
 
 __all__ = ["build_report", "write_report"]
 
@@ -97,6 +98,9 @@ def _context(result):
     file_rows = [[run.title, kind, os.path.relpath(path, result.out_dir)]
                  for run in result.runs for kind, path in run.figures.items()]
     file_rows += [["all", kind, os.path.relpath(path, result.out_dir)] for kind, path in result.figures.items()]
+    if result.torch is not None:
+        file_rows += [[f"PyTorch: {title}", kind, os.path.relpath(path, result.out_dir)]
+                      for title, figures_ in _torch_figure_sets(result.torch) for kind, path in figures_.items()]
     return {
         "style": (resources.files(__package__) / "templates" / "report.css").read_text("utf-8"),
         "opt": result.options, "seconds": result.seconds, "runs": result.runs, "figures": result.figures,
@@ -110,6 +114,7 @@ def _context(result):
         "file_rows": file_rows,
         "pages": {kind: os.path.relpath(path, result.out_dir) for kind, path in high.pages.items()},
         "replay_page": _read(high.pages.get("replay")),
+        "torch": _torch_context(result.torch),
     }
 
 
@@ -119,6 +124,22 @@ def _read(path):
         return None
     with open(path, encoding="utf-8") as page:
         return page.read()
+
+
+def _torch_figure_sets(torch_result):
+    """(title, {kind: path}) of the PyTorch section: the shared figures, then each configuration's."""
+    return [("all", torch_result["figures"])] + [(run["title"], run["figures"]) for run in torch_result["runs"]]
+
+
+def _torch_context(torch_result):
+    """The PyTorch section's numbers for the template, or None when the study ran without --torch."""
+    if torch_result is None:
+        return None
+    bad, fixed, high = torch_result["runs"]
+    return {"rows": torch_rows(torch_result), "bad": bad, "fixed": fixed, "high": high,
+            "figures": torch_result["figures"], "seconds": torch_result["seconds"],
+            "n_contexts": torch_result["n_contexts"], "threshold": torch_result["threshold"],
+            "printed": torch_result["printed"]}
 
 
 def build_report(result):

@@ -49,6 +49,8 @@ class StudyOptions:
     bad_init: float = 1.0  # the bad init: N(0, 1) * bad_init
     threshold: float = 0.99  # |tanh| above this counts as saturated
     progress: bool | None = None  # progress bar: None = only when stderr is a terminal
+    torch: bool = False  # add the PyTorch section (demos/makemore_torch.py at the seed's size)
+    torch_steps: int = 10_000  # its training steps per init
 
     @classmethod
     def from_args(cls, args):
@@ -56,7 +58,8 @@ class StudyOptions:
         options = cls(seed=args.seed)
         if args.full:
             options.hidden, options.batch = options.full_hidden, options.full_samples
-        for name in ("steps", "lr", "high_lr", "hidden", "batch"):
+        options.torch = bool(getattr(args, "torch", False))
+        for name in ("steps", "lr", "high_lr", "hidden", "batch", "torch_steps"):
             if getattr(args, name, None) is not None:
                 setattr(options, name, getattr(args, name))
         return options
@@ -93,6 +96,7 @@ class StudyResult:
     tanh_table: list = field(default_factory=list)  # (x, tanh x, 1 - tanh(x)**2) computed with the engine
     seconds: float = 0.0
     report: str = ""
+    torch: dict | None = None  # the PyTorch section's result (study --torch), see _torch_section
 
 
 CONFIGS = [
@@ -202,6 +206,10 @@ def run_study(out_dir, options=None):
     for key, title, init_name in CONFIGS:
         result.runs.append(run_config(key, title, init_name, samples, options, out_dir, result.runs))
     result.figures.update(figures.comparison_figures(out_dir, result.runs))
+    if options.torch:
+        from ._torch_section import run_torch_section
+
+        result.torch = run_torch_section(out_dir, options)
     result.seconds = time.perf_counter() - started
     result.report = write_report(result)
     return result
@@ -253,6 +261,21 @@ def run_config(key, title, init_name, samples, options, out_dir, previous_runs):
     return run
 
 
+def _torch_table(torch_result):
+    """The printed lines of the PyTorch section: per configuration, saturation and dead neurons, losses."""
+    from ._torch_section import torch_rows
+
+    header = (f"{'PyTorch, the seed at its size':<30} {'lr':>4} {'steps':>6} {'sat. init':>9} {'sat. end':>9} "
+              f"{'dead (batch)':>12} {'dead (all)':>10} {'loss end':>9}")
+    lines = [header, "-" * len(header)]
+    for title, lr, steps, sat_init, sat_end, dead_batch, dead_all, _, loss_end in torch_rows(torch_result):
+        lines.append(f"{title:<30} {lr:>4} {steps:>6} {sat_init:>9} {sat_end:>9} {dead_batch:>12} {dead_all:>10} "
+                     f"{loss_end:>9}")
+    lines.append(f"its figures: {os.path.dirname(torch_result['figures']['gallery'])} "
+                 f"({torch_result['seconds']:.1f} s)")
+    return lines
+
+
 def dataset(options):
     """Return (X, Y, vocab_size): every (context, next character) pair of the built-in word list."""
     return char_dataset(block_size=options.block_size)
@@ -274,5 +297,7 @@ def format_table(result):
         lines.append(textwrap.fill(names, width=100, initial_indent=f"  {run.title}: ", subsequent_indent="    "))
     names = ", ".join(os.path.basename(path) for path in result.figures.values())
     lines.append(textwrap.fill(names, width=100, initial_indent="  all: ", subsequent_indent="    "))
+    if result.torch is not None:
+        lines += ["", *_torch_table(result.torch)]
     lines += [f"report: {result.report}", f"took {result.seconds:.1f} s"]
     return "\n".join(lines)

@@ -52,8 +52,10 @@ def _histories(recorder, layers, what):
 
 
 def _stride_text(histories):
-    stride = max(history.stride for _, history in histories)
-    return "" if stride == 1 else f" (each point: {stride} steps merged)"
+    strides = {history.stride for _, history in histories}
+    if strides == {1}:
+        return ""
+    return f" (each point: {'up to ' if len(strides) > 1 else ''}{max(strides)} steps merged)"
 
 
 def stats_over_steps(recorder, stat="saturated_pct", layers=None, ax=None):
