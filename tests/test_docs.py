@@ -32,9 +32,16 @@ def test_there_are_docs_pages_linked_from_the_readme():
     assert pages <= linked, f"docs pages not linked from the README: {sorted(pages - linked)}"
 
 
+NEEDS = re.compile(r"^<!-- needs: ([\w, ]+) -->")  # a page's first line may name the optional packages it needs
+
+
 @pytest.mark.parametrize("page", PAGES, ids=[page.name for page in PAGES])
 def test_every_python_block_runs(page, tmp_path):
-    blocks = BLOCK.findall(page.read_text())
+    text = page.read_text()
+    needs = NEEDS.match(text)
+    for package in needs.group(1).replace(" ", "").split(",") if needs else []:
+        pytest.importorskip(package, reason=f"{page.name} needs {package}, which is not installed")
+    blocks = BLOCK.findall(text)
     if not blocks:
         pytest.skip(f"{page.name} has no python blocks")
     source = f"BLOCKS = {blocks!r}\nPAGE = {page.name!r}\n" + RUNNER
