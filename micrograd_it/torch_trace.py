@@ -31,12 +31,9 @@ in-place write. The gradients arrive whenever backward() runs, inside the
 block or after it; a later backward() replaces them, as in the engine.
 
 PyTorch is an optional extra (``pip install 'micrograd_it[torch]'``); this
-module and `torch_trace_layer` are the only ones that import it.
+module, `torch_trace_layer` and `torch_activations` are the only ones that import it.
 """
 
-import inspect
-import os
-import sys
 from collections import defaultdict
 
 try:
@@ -44,97 +41,14 @@ try:
 except ImportError as error:  # one clear line instead of a bare "No module named 'torch'"
     raise ImportError(f"micrograd_it.torch_trace needs PyTorch ({error}); "
                       "install it with: pip install 'micrograd_it[torch]'", name="torch") from error
-import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from .torch_activations import ACTIVATION_FUNCTIONS, ACTIVATION_MODULES, call_site, function_params, module_activation
 from .torch_trace_layer import Call, TorchLayerTrace, is_paused
 from .trace import Trace
 
 __all__ = ["trace_torch", "TorchTrace", "TorchLayerTrace", "ACTIVATION_MODULES", "ACTIVATION_FUNCTIONS"]
-
-# Subclasses come before their base class (nn.ReLU6 is an nn.Hardtanh).
-ACTIVATION_MODULES = (
-    (nn.Tanh, "tanh"), (nn.Sigmoid, "sigmoid"), (nn.ReLU, "relu"), (nn.LeakyReLU, "leaky_relu"),
-    (nn.ELU, "elu"), (nn.GELU, "gelu"), (nn.SiLU, "silu"), (nn.Softplus, "softplus"), (nn.Mish, "mish"),
-    (nn.ReLU6, "relu6"), (nn.Hardtanh, "hardtanh"), (nn.CELU, "celu"), (nn.SELU, "selu"),
-)
-
-
-def _functions():
-    """{torch callable: (activation, in place)} for the functional forms a TorchFunctionMode sees."""
-    table = {}
-    out_of_place = {
-        "tanh": [torch.tanh, torch.Tensor.tanh], "sigmoid": [torch.sigmoid, torch.Tensor.sigmoid],
-        "relu": [torch.relu, torch.Tensor.relu, F.relu], "leaky_relu": [F.leaky_relu], "elu": [F.elu],
-        "gelu": [F.gelu], "silu": [F.silu], "softplus": [F.softplus], "mish": [F.mish],
-        "relu6": [F.relu6], "hardtanh": [F.hardtanh], "celu": [F.celu], "selu": [F.selu],
-    }
-    in_place = {
-        "tanh": [torch.tanh_, torch.Tensor.tanh_], "sigmoid": [torch.sigmoid_, torch.Tensor.sigmoid_],
-        "relu": [torch.relu_, torch.Tensor.relu_, F.relu_], "leaky_relu": [F.leaky_relu_], "elu": [F.elu_],
-        "hardtanh": [F.hardtanh_], "celu": [torch.celu_], "selu": [torch.selu_],
-    }
-    for activation, functions in out_of_place.items():
-        table.update((function, (activation, False)) for function in functions)
-    for activation, functions in in_place.items():
-        table.update((function, (activation, True)) for function in functions)
-    return table
-
-
-ACTIVATION_FUNCTIONS = _functions()
-_THIS_FILE = os.path.abspath(__file__)
-_TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__)) + os.sep
-def module_activation(module):
-    """The activation name of an activation module (e.g. "leaky_relu"), or None for any other module."""
-    for cls, activation in ACTIVATION_MODULES:
-        if isinstance(module, cls):
-            return activation
-    return None
-
-
-def _call_site():
-    """"file.py:LINE" of the first caller outside torch and this tracer."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        filename = os.path.abspath(frame.f_code.co_filename)
-        if filename != _THIS_FILE and not filename.startswith(_TORCH_DIR):
-            return f"{os.path.basename(filename)}:{frame.f_lineno}"
-        frame = frame.f_back
-    return "?"
-
-
-_SIGNATURES = {}
-
-
-def _bound_arguments(function, args, kwargs):
-    """{parameter: value} of a Python function's call (defaults included), or None for a builtin."""
-    if function not in _SIGNATURES:
-        try:
-            _SIGNATURES[function] = inspect.signature(function)
-        except (TypeError, ValueError):  # builtins such as torch.tanh have no signature
-            _SIGNATURES[function] = None
-    signature = _SIGNATURES[function]
-    if signature is None:
-        return None
-    try:
-        bound = signature.bind(*args, **kwargs)
-    except TypeError:
-        return None
-    bound.apply_defaults()
-    return dict(bound.arguments)
-
-
-def _function_params(function, args, kwargs):
-    """(in place?, a text of the constants such as "negative_slope=0.2") of a functional call."""
-    bound = _bound_arguments(function, args, kwargs)
-    if bound is None:
-        parts = [repr(arg) for arg in args[1:]] + [f"{key}={value!r}" for key, value in kwargs.items()]
-        return False, ", ".join(parts)
-    bound.pop(next(iter(bound)))  # the input tensor
-    inplace = bool(bound.pop("inplace", False))
-    return inplace, ", ".join(f"{key}={value!r}" for key, value in bound.items())
-
 
 def _hooks_wanted(tensor):
     return tensor.requires_grad and torch.is_grad_enabled()
@@ -278,9 +192,9 @@ class TorchTrace:
         return self._forward_depth > 0 and self._activation_depth == 0
 
     def _record_function(self, function, activation, inplace, args, kwargs):
-        said_inplace, params = _function_params(function, args, kwargs)
+        said_inplace, params = function_params(function, args, kwargs)
         inplace = inplace or said_inplace
-        where = _call_site()
+        where = call_site()
         rest = tuple(args[1:])
         pending = _PendingCall(args[0], inplace)
         try:
