@@ -229,9 +229,10 @@ class TorchTrace:
             self.layers.append(layer)
         layer.calls.append(call)
 
-    # The same numbers and the same printed table as the engine's Trace.
+    # The same numbers, the same printed table and the same Jupyter view as the engine's Trace.
     summary = Trace.summary
     __str__ = Trace.__str__
+    _repr_html_ = Trace._repr_html_
 
     def __repr__(self):
         return f"TorchTrace({len(self.layers)} layers: {', '.join(layer.name for layer in self.layers)})"

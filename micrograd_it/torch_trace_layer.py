@@ -7,7 +7,8 @@ the traced tensor), its columns neurons (every other dimension, flattened; a
 1-D tensor is one sample). Several calls of the same layer add rows.
 
 Saturated, per sample and neuron, by the engine's rules (`micrograd_it.trace`):
-- tanh: ``|act| > threshold``; sigmoid: ``act > threshold`` or ``act < 1 - threshold``;
+- tanh: ``|act| > threshold``; sigmoid: ``act > threshold`` or ``act < 1 - threshold``, compared
+  in the tensor's dtype as PyTorch compares ``h.abs() > 0.99`` (in float64, the engine's numbers);
 - every other activation (relu, leaky_relu with its slope, elu with its alpha,
   gelu exact or tanh-approximated, silu, softplus, ...): its local derivative
   ``|d act / d preact|``, computed by torch's own autograd, is below ``1 - threshold``.
@@ -23,6 +24,8 @@ import threading
 
 import numpy as np
 import torch
+
+from .trace import LayerTrace
 
 __all__ = ["TorchLayerTrace", "check_threshold", "paused", "is_paused"]
 
@@ -152,10 +155,11 @@ class TorchLayerTrace:
         return self._saturated(check_threshold(threshold), self.act)
 
     def _saturated(self, threshold, act):
+        # tanh and sigmoid compare `act` in its own dtype, as PyTorch's `h.abs() > 0.99` does (and viz does
+        # for a raw tensor): float32(0.99) = 0.9900000095 is not above 0.99 there. float64 is the engine's.
         if self.activation == "tanh":
-            return act.double().abs() > threshold
+            return act.abs() > threshold
         if self.activation == "sigmoid":
-            act = act.double()
             return (act > threshold) | (act < 1.0 - threshold)
         # `slope + threshold < 1`, not `slope < 1 - threshold`: 1 - 0.99 is 0.010000000000000009 in floats
         return self.local_derivative().double().abs() + threshold < 1.0
@@ -209,9 +213,34 @@ class TorchLayerTrace:
             stats.update(grad=_moments(grad), grad_hist=(int((magnitude == 0).sum()),) + counts)
         return stats
 
+    def _repr_html_(self):
+        """Jupyter's view, our LayerTrace's: the summary row, then the saturation map with dead neurons marked."""
+        return LayerTrace._repr_html_(_AsLists(self))
+
     def __repr__(self):
         return (f"TorchLayerTrace({self.name!r}, {self.activation!r}, {self.n_samples} samples x "
                 f"{self.n_neurons} neurons, {self.where})")
+
+
+class _AsLists:
+    """A torch layer trace seen through plain lists, for the engine's HTML view (it reads rows of bools)."""
+
+    def __init__(self, layer):
+        self._layer = layer
+        self.name, self.activation = layer.name, layer.activation
+        self.n_samples, self.n_neurons = layer.n_samples, layer.n_neurons
+
+    def summary(self, threshold=0.99):
+        return self._layer.summary(threshold)
+
+    def saturated(self, threshold=0.99):
+        return self._layer.saturated(threshold).tolist()
+
+    def dead(self, threshold=0.99):
+        return self._layer.dead(threshold)
+
+    def __repr__(self):
+        return repr(self._layer)
 
 
 def _moments(values):

@@ -1,8 +1,11 @@
 """Tracing PyTorch (micrograd_it.torch_trace): hooks on a Sequential and on a custom module, the functional mode
 on the seed's raw code, values and gradients unchanged bit for bit, and the same traces as our engine's."""
 
+import base64
 import copy
+import io
 import math
+import re
 
 import numpy as np
 import pytest
@@ -352,3 +355,25 @@ def test_other_constants_classify_by_torchs_own_local_derivative():
         return 0.5 * (1 + math.erf(v / math.sqrt(2))) + v * math.exp(-v * v / 2) / math.sqrt(2 * math.pi)
     assert exact.saturated(0.99)[0].tolist() == [abs(exact_slope(v)) + 0.99 < 1 for v in xs]
     assert approx.saturated(0.99)[0].tolist() == [is_saturated("gelu", v, 0.0, 0.99) for v in xs]
+
+
+def test_tanh_and_sigmoid_compare_in_the_tensors_dtype_as_pytorch_does():
+    act = torch.tensor([[0.99, 0.995, -0.99, 0.5]], dtype=torch.float32)  # float32(0.99) = 0.9900000095...
+    with trace_torch() as tr:
+        torch.tanh(torch.atanh(act.double()).float())
+        torch.sigmoid(torch.logit(torch.tensor([[0.99, 0.009, 0.5]], dtype=torch.float32)))
+    tanh, sigmoid = tr.layers
+    assert torch.equal(tanh.saturated(0.99), tanh.act.abs() > 0.99)  # the seed's own comparison
+    assert torch.equal(sigmoid.saturated(0.99), (sigmoid.act > 0.99) | (sigmoid.act < 0.01))
+
+
+def test_jupyter_shows_the_same_table_and_saturation_map_as_for_our_traces():
+    matplotlib_image = pytest.importorskip("matplotlib.image")
+    _, theirs = twin_traces("tanh", init=3.0)
+    cells = [re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row) for row in re.findall(r"<tr>(.*?)</tr>",
+                                                                              theirs._repr_html_(), re.S)]
+    assert cells[1:] == [line.split() for line in str(theirs).splitlines()[1:]]
+    layer = theirs.layers[0]
+    png = re.search(r'src="data:image/png;base64,([^"]+)"', layer._repr_html_()).group(1)
+    pixels = matplotlib_image.imread(io.BytesIO(base64.b64decode(png)), format="png")
+    assert (pixels[2:, :, 0] == layer.saturated().numpy()).all()  # below the dead-marker and gap rows

@@ -10,11 +10,11 @@ import math
 
 import numpy as np
 from matplotlib.colors import LogNorm
-from matplotlib.figure import Figure
 
 from micrograd_it.recorder import LayerHistory
 
 from ._arrays import describe
+from .display import draws_figure, new_figure
 from .plots_common import DEAD_COLOR, line_color, new_axes
 
 STATS = {  # name -> (axis label, what it shows)
@@ -58,6 +58,7 @@ def _stride_text(histories):
     return f" (each point: {'up to ' if len(strides) > 1 else ''}{max(strides)} steps merged)"
 
 
+@draws_figure
 def stats_over_steps(recorder, stat="saturated_pct", layers=None, ax=None):
     """Plot one statistic per layer over the steps; return the Axes.
 
@@ -84,6 +85,7 @@ def stats_over_steps(recorder, stat="saturated_pct", layers=None, ax=None):
     return ax
 
 
+@draws_figure
 def activation_stats(recorder, layers=None, fig=None, stats=("act_mean", "act_std", "saturated_pct", "dead")):
     """Draw `stats` (default: mean, std, saturated %, dead) per layer over the steps, one panel each; return the Figure.
 
@@ -94,7 +96,7 @@ def activation_stats(recorder, layers=None, fig=None, stats=("act_mean", "act_st
             raise ValueError(f"activation_stats stats must be among {sorted(STATS)}, got {stat!r}")
     histories = _histories(recorder, layers, "activation_stats")
     if fig is None:
-        fig = Figure(figsize=(11, 3.2 * math.ceil(len(stats) / 2)), layout="constrained")
+        fig = new_figure((11, 3.2 * math.ceil(len(stats) / 2)))
     axes = np.atleast_1d(fig.subplots(math.ceil(len(stats) / 2), min(2, len(stats)), squeeze=False)).ravel()
     for ax, stat in zip(axes, stats):
         stats_over_steps(dict(histories), stat, ax=ax)
@@ -123,6 +125,7 @@ def _hist_matrix(history, what):
     return (counts / steps_per_row[:, None]).T, edges, outside_text
 
 
+@draws_figure
 def hist_over_steps(recorder, layer=None, what="act", ax=None):
     """Draw one layer's histogram at every step side by side (x: step, y: value, colour: count); return the Axes.
 
