@@ -40,6 +40,8 @@ def test_the_notebooks_page_links_every_notebook(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
 def test_a_notebook_runs_in_a_fresh_kernel_and_shows_every_figure_once(path, tmp_path):
     notebook = copy.deepcopy(kernel.nbformat.read(path, as_version=4))
+    for package in notebook.metadata.get("micrograd_it", {}).get("needs", []):  # an optional extra, e.g. torch
+        pytest.importorskip(package, reason=f"{path.name} needs {package}, which is not installed")
     lesson_cells = len(notebook.cells)
     notebook.cells.insert(0, kernel.nbformat.v4.new_code_cell(kernel.COUNT_FIGURES))
     notebook.cells.append(kernel.nbformat.v4.new_code_cell(kernel.REPORT_FIGURES))
