@@ -1,7 +1,7 @@
 """Running the study's independent runs at once: one forked worker process per run, at most one per core.
 
 Each job writes its files into a hidden folder of its own inside the output
-folder (``.tmp-job-...``); when it is done, the parent moves them into the
+folder (``.tmp-job-PID-N``); when it is done, the parent moves them into the
 output folder (one atomic rename each) and receives the job's result through
 a pipe. Workers ignore Ctrl-C: the parent decides. On any error or Ctrl-C the
 parent stops every worker and removes their folders, so the output folder
@@ -23,7 +23,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import threading
 import traceback
 
@@ -82,40 +81,50 @@ def workers(n_jobs, processes=None):
 def _run_forked(jobs, out_dir, processes, on_done, progress):
     context = multiprocessing.get_context("fork")
     waiting = list(enumerate(jobs))
-    running = {}  # pipe end -> (job index, process, folder)
+    started = []  # every worker, registered before it starts, so that a Ctrl-C at any moment reaches it
+    running = {}  # pipe end -> (job index, process)
     results = [None] * len(jobs)
     try:
         while waiting or running:
             while waiting and len(running) < processes:
                 index, job = waiting.pop(0)
-                receiver, process, folder = _start(context, job, out_dir)
-                running[receiver] = (index, process, folder)
+                receiver, process = _start(context, job, _job_folder(out_dir, index), started)
+                running[receiver] = (index, process)
             for receiver in multiprocessing.connection.wait(list(running), timeout=0.2):
                 kind, payload = _receive(receiver)
                 if kind == "step":
                     progress.update(loss=payload)
                     continue
-                index, process, folder = running.pop(receiver)
+                index, process = running.pop(receiver)
                 receiver.close()
                 process.join()
                 if kind == "died":
                     raise RuntimeError(f"a worker process of the study died (exit code {process.exitcode})")
                 if kind == "error":
                     raise payload
-                _move_files(folder, out_dir)
+                _move_files(_job_folder(out_dir, index), out_dir)
                 results[index] = payload
                 if on_done is not None:
-                    on_done(payload, folder)
+                    on_done(payload, _job_folder(out_dir, index))
             checkpoint()
     finally:
-        _stop(running)
+        _stop(started, [_job_folder(out_dir, index) for index in range(len(jobs))])
+        for receiver in running:
+            receiver.close()
     return results
 
 
-def _start(context, job, out_dir):
-    folder = tempfile.mkdtemp(prefix=".tmp-job-", dir=out_dir)
+def _job_folder(out_dir, index):
+    # A name known before the folder exists, so that cleaning up never depends on having received it.
+    return os.path.join(out_dir, f".tmp-job-{os.getpid()}-{index}")
+
+
+def _start(context, job, folder, started):
+    shutil.rmtree(folder, ignore_errors=True)  # left by a killed run whose process had our pid
+    os.mkdir(folder)
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_work, args=(sender, job, folder), daemon=True)
+    started.append(process)
     # Buffered output would be copied into the child and printed twice.
     sys.stdout.flush()
     sys.stderr.flush()
@@ -129,7 +138,7 @@ def _start(context, job, out_dir):
         if blocked:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         sender.close()
-    return receiver, process, folder
+    return receiver, process
 
 
 def _work(sender, job, folder):
@@ -163,12 +172,13 @@ def _move_files(folder, out_dir):
     os.rmdir(folder)
 
 
-def _stop(running):
-    """Stop the workers still running and remove their folders (nothing half-done is kept)."""
-    for receiver, (index, process, folder) in running.items():
-        if process.is_alive():
+def _stop(started, folders):
+    """Stop every worker still running and remove the job folders left (nothing half-done is kept)."""
+    for process in started:
+        if process.pid is not None and process.is_alive():
             process.kill()
-    for receiver, (index, process, folder) in running.items():
-        process.join()
-        receiver.close()
+    for process in started:
+        if process.pid is not None:
+            process.join()
+    for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)

@@ -60,7 +60,7 @@ class StudyOptions:
         options = cls(seed=args.seed)
         if args.full:
             options.hidden, options.batch = options.full_hidden, options.full_samples
-        for name in ("steps", "lr", "high_lr", "hidden", "batch"):
+        for name in ("steps", "lr", "high_lr", "hidden", "batch", "seeds"):
             if getattr(args, name, None) is not None:
                 setattr(options, name, getattr(args, name))
         return options
@@ -225,6 +225,7 @@ def run_study(out_dir, options=None):
     by_key["high_lr"].one_pass = by_key["fixed_init"].one_pass  # it starts from the fixed init: same numbers
     result.seed_runs = [by_key["high_lr"]] + runs[len(CONFIGS):]
     result.figures.update(figures.comparison_figures(out_dir, result.runs))
+    result.figures.update(figures.seed_figures(out_dir, result.seed_runs))
     result.seconds = time.perf_counter() - started
     result.report = write_report(result)
     return result

@@ -21,7 +21,8 @@ def tiny_run(tmp_path_factory):
 
 def test_every_file_is_written_and_nothing_else(tiny_run):
     written = set(os.listdir(tiny_run.out_dir))
-    expected = {"report.html", "activations.png", "loss_comparison.png", "dead_over_steps.png"}
+    expected = {"report.html", "activations.png", "loss_comparison.png", "dead_over_steps.png",
+                "high_lr_seeds.png", "high_lr_after_death.png"}
     for key in ("bad_init", "fixed_init", "high_lr"):
         expected |= {f"{key}_{kind}.png" for kind in
                      ("hist_act", "hist_preact", "saturation_map", "grad_hist", "update_ratio", "loss")}
@@ -143,10 +144,10 @@ def test_study_command_end_to_end(capsys, tmp_path, monkeypatch):
 
 def test_study_flags_reach_the_options():
     args = cli.build_parser().parse_args(["study", "--steps", "7", "--lr", "0.25", "--high-lr", "9",
-                                          "--hidden", "5", "--batch", "6", "--seed", "3"])
+                                          "--hidden", "5", "--batch", "6", "--seed", "3", "--seeds", "2"])
     options = study.StudyOptions.from_args(args)
-    assert (options.steps, options.lr, options.high_lr, options.hidden, options.batch, options.seed) == \
-        (7, 0.25, 9.0, 5, 6, 3)
+    assert (options.steps, options.lr, options.high_lr, options.hidden, options.batch, options.seed, options.seeds) == \
+        (7, 0.25, 9.0, 5, 6, 3, 2)
     full = study.StudyOptions.from_args(cli.build_parser().parse_args(["study", "--full"]))
     assert (full.hidden, full.batch) == (full.full_hidden, full.full_samples) == (200, 32)
 
@@ -186,7 +187,7 @@ def test_worker_processes_give_the_numbers_and_files_of_one_process(tiny_run, tm
     for name in names:
         ours, theirs = (open(os.path.join(folder, name), "rb").read() for folder in (alone.out_dir, tiny_run.out_dir))
         if name == "report.html":  # the page says how long the run took and in how many processes
-            ours, theirs = (re.sub(rb"\d+(\.\d+)? s\b|\d+ process", b"", page) for page in (ours, theirs))
+            ours, theirs = (re.sub(rb"\d+(\.\d+)? s\b|\d+ process(es)?", b"", page) for page in (ours, theirs))
         assert ours == theirs, name
 
 
