@@ -167,6 +167,7 @@ def _numbers(run):
     """Everything a ConfigRun measured, with its figures by file name (the folders differ)."""
     fields = dict(vars(run))
     fields["figures"] = {kind: os.path.basename(path) for kind, path in run.figures.items()}
+    fields["pages"] = {kind: os.path.basename(path) for kind, path in run.pages.items()}
     return fields
 
 
