@@ -7,7 +7,10 @@ Rules: every sample runs in a fresh process that imports only its own engine
 (sample.py); the engines are interleaved round by round, so that a slow
 spell of the machine hits them all; each engine's ratio to micrograd is
 taken within a round, then the median over rounds is reported with its
-min-max. Before any timing, every engine's W1 gradients are checked against
+min-max. A W1 sample's time per step is its loop's total time over its
+steps (the mean): that is what training costs, including the steps on which
+the cyclic garbage collector runs a full pass. The median single step is
+shown beside it, to show how unevenly the time is spread. Before any timing, every engine's W1 gradients are checked against
 the object engine's (a fast wrong engine is not a result); an engine that
 fails (RecursionError) is reported as failing.
 """
@@ -22,7 +25,7 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-W1_ENGINES = ["micrograd", "micrograd_it", "micrograd_it traced", "tape (python)", "tape (numpy)",
+W1_ENGINES = ["micrograd", "micrograd_it", "micrograd_it gc paused", "micrograd_it traced", "tape (python)", "tape (numpy)",
               "floats by hand", "numpy by hand", "torch 0-d"]
 STEPS = {"micrograd": 3, "torch 0-d": 3, "tape (numpy)": 20, "numpy by hand": 50, "floats by hand": 10}
 SEED_ENGINES = ["micrograd", "micrograd_it", "tape (python)", "tape (numpy)", "numpy by hand"]
@@ -91,18 +94,29 @@ def run_rounds(jobs, rounds):
     return results
 
 
+def mean_step_ms(result):
+    """A W1 sample's ms per step: the loop's total time over its steps (what a training loop costs)."""
+    return result["total_ms"] / result["steps"]
+
+
+def median_step_ms(result):
+    """A W1 sample's median single step (ms): blind to the few steps that carry a full GC pass."""
+    return statistics.median(result["ms_per_step"])
+
+
 def w1_table(results, engines, batch):
-    """Markdown rows: ms per step (median of each sample's median step) and ratio to micrograd per round."""
-    rows = ["| engine | ms per step, median (min-max) | vs micrograd (same rounds) |", "|---|---|---|"]
-    base = [statistics.median(r["ms_per_step"]) if "ms_per_step" in r else None for r in results[("w1", "micrograd", batch)]]
+    """Markdown rows: ms per step (total / steps; median single step beside it) and ratio to micrograd per round."""
+    rows = ["| engine | ms per step = total / steps, median over rounds (min-max) | median single step, ms "
+            "| vs micrograd (same rounds, total / steps) |", "|---|---|---|---|"]
+    base = [mean_step_ms(r) if "total_ms" in r else None for r in results[("w1", "micrograd", batch)]]
     for engine in engines:
         samples = results[("w1", engine, batch)]
         if any("error" in r for r in samples):
-            rows.append(f"| {engine} | {samples[0].get('error')} | - |")
+            rows.append(f"| {engine} | {samples[0].get('error')} | - | - |")
             continue
-        ms = [statistics.median(r["ms_per_step"]) for r in samples]
+        ms = [mean_step_ms(r) for r in samples]
         ratios = [b / m for b, m in zip(base, ms) if b is not None]
-        rows.append(f"| {engine} | {spread(ms)} | {spread(ratios)}x |")
+        rows.append(f"| {engine} | {spread(ms)} | {spread([median_step_ms(r) for r in samples])} | {spread(ratios)}x |")
     return rows
 
 
@@ -179,9 +193,16 @@ def report(results, w1_engines, verdicts, chain_sizes, scaling, batches, rounds,
     out += ["", "### W1: MLP [2, 16, 16, 1] tanh, batch 64, forward + backward + SGD"]
     out += w1_table(results, w1_engines, 64)
     if "micrograd_it traced" in w1_engines:
-        traced = [statistics.median(t["ms_per_step"]) / statistics.median(u["ms_per_step"]) for t, u in
+        traced = [mean_step_ms(t) / mean_step_ms(u) for t, u in
                   zip(results[("w1", "micrograd_it traced", 64)], results[("w1", "micrograd_it", 64)])]
         out += ["", f"Tracing overhead (traced step / untraced step, same rounds): {spread(traced)}x"]
+    if "micrograd_it gc paused" in w1_engines:
+        gain = [mean_step_ms(u) / mean_step_ms(p) for u, p in
+                zip(results[("w1", "micrograd_it", 64)], results[("w1", "micrograd_it gc paused", 64)])]
+        out += ["", f"Pausing the cyclic GC (`micrograd_it.gc_paused()`; collector on / paused, same rounds): "
+                f"{spread(gain)}x"]
+    out += ["", "Time per step is each sample's total loop time over its steps (the mean, what training costs); "
+            "the median single step beside it leaves out the steps that carry a full GC pass."]
     out += scaling_section(results, scaling, batches) + chain_section(results, chain_sizes)
     out += build_section(results) + seed_section(results)
     out.append(f"\nTotal wall time {time.time() - started:.0f} s.")
@@ -192,11 +213,11 @@ def scaling_section(results, scaling, batches):
     """Rows of microseconds per op node for each engine and batch size."""
     per_sample = nodes_per_sample()
     out = ["", f"### Cost per node as the batch grows ({per_sample} op nodes per sample)",
-           "| engine | batch | us per node, median (min-max) |", "|---|---|---|"]
+           "| engine | batch | us per node (total / steps), median (min-max) |", "|---|---|---|"]
     for engine in scaling:
         for batch in batches:
-            samples = [r for r in results.get(("w1", engine, batch), []) if "ms_per_step" in r]
-            micros = [statistics.median(r["ms_per_step"]) * 1e3 / (batch * per_sample) for r in samples]
+            samples = [r for r in results.get(("w1", engine, batch), []) if "total_ms" in r]
+            micros = [mean_step_ms(r) * 1e3 / (batch * per_sample) for r in samples]
             out.append(f"| {engine} | {batch} | {spread(micros)} |")
     return out
 

@@ -84,6 +84,18 @@ def micrograd_it(batch, traced=False):
     return _sgd_loop(loss_and_backward, params)
 
 
+def micrograd_it_gc_paused(batch):
+    """`micrograd_it` with each step inside ``micrograd_it.gc_paused()`` (the cyclic collector off)."""
+    from micrograd_it import gc_paused
+
+    step, grads = micrograd_it(batch)
+
+    def paused_step():
+        with gc_paused():
+            step()
+    return paused_step, grads
+
+
 def micrograd_it_traced(batch):
     """`micrograd_it` with tracing on: the cost of recording every layer's preact/act."""
     return micrograd_it(batch, traced=True)
@@ -248,6 +260,7 @@ def torch_scalars(batch):
 ENGINES = {
     "micrograd": micrograd,
     "micrograd_it": micrograd_it,
+    "micrograd_it gc paused": micrograd_it_gc_paused,
     "micrograd_it traced": micrograd_it_traced,
     "tape (python)": tape_python,
     "tape (numpy)": tape_numpy,

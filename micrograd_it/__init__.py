@@ -1,5 +1,6 @@
 """micrograd_it: a scalar autograd engine that shows where and why gradients die."""
 
+from ._gc import gc_paused
 from .engine import AnomalyError, Op, Value, detect_anomaly, is_anomaly_enabled, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, central_difference, gradcheck
 
@@ -14,6 +15,7 @@ __all__ = [
     "gradcheck",
     "central_difference",
     "GradcheckError",
+    "gc_paused",
 ]
 __version__ = "0.1.0"
 

@@ -5,7 +5,15 @@ import time
 
 from ._interrupt import checkpoint
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "forward_steps"]
+
+_forward = None  # in a worker process: where each update goes instead of a bar (see _parallel)
+
+
+def forward_steps(send):
+    """In a worker process: send every bar's ``loss`` per update to `send` (the parent draws one bar); return None."""
+    global _forward
+    _forward = send
 
 
 class Progress:
@@ -22,6 +30,7 @@ class Progress:
         self.stream = sys.stderr if stream is None else stream
         isatty = getattr(self.stream, "isatty", None)
         self.enabled = (bool(isatty and isatty())) if enabled is None else enabled
+        self.enabled = self.enabled and _forward is None
         self.width = width
         self.done = 0
         self._last_draw = 0.0
@@ -33,6 +42,9 @@ class Progress:
     def update(self, steps=1, loss=None):
         """Advance by `steps`; `loss` (a float) is shown beside the bar. Raises KeyboardInterrupt after Ctrl-C."""
         checkpoint()
+        if _forward is not None:
+            _forward(loss)
+            return
         self.done = min(self.done + steps, self.total)
         now = time.monotonic()
         if self.done == self.total or now - self._last_draw > 0.1:

@@ -100,3 +100,69 @@ def comparison_figures(out_dir, runs):
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3, frameon=False)
     return {"loss_comparison": _save(loss_fig, out_dir, "loss_comparison.png"),
             "dead_over_steps": _save(dead_fig, out_dir, "dead_over_steps.png")}
+
+
+SEED_COLORS = ["#cc79a7", "#0072b2", "#009e73", "#e69f00", "#56b4e9", "#d55e00", "#f0e442", "#000000"]
+
+
+def seed_figures(out_dir, seed_runs):
+    """Write the too-high learning rate from every seed, and what the dead neurons' weights did.
+
+    Returns {"high_lr_seeds": path, "after_death": path}: the dead count per
+    step of each run; the first run's per-neuron weight updates step by step,
+    and every run's updates on steps where a neuron was dead against alive.
+    """
+    return {"high_lr_seeds": _save(_seeds_figure(seed_runs), out_dir, "high_lr_seeds.png"),
+            "after_death": _save(_after_death_figure(seed_runs), out_dir, "high_lr_after_death.png")}
+
+
+def _seeds_figure(seed_runs):
+    fig = _new_figure(7.5, 3.8)
+    ax = fig.subplots()
+    n_neurons = seed_runs[0].final["n_neurons"]
+    for index, run in enumerate(seed_runs):
+        color = SEED_COLORS[index % len(SEED_COLORS)]
+        ax.plot(range(len(run.dead_over_steps)), run.dead_over_steps, color=color, drawstyle="steps-mid",
+                label=f"seed {run.seed}: {len(run.final['dead'])} dead after")
+        ax.plot([len(run.dead_over_steps)], [len(run.final["dead"])], marker="o", color=color)
+    ax.set(xlabel="step (the dot: the evaluation batch after training)", ylabel=f"dead neurons (of {n_neurons})",
+           ylim=(-0.5, n_neurons + 0.5), title=f"Too-high learning rate ({seed_runs[0].lr:g}) from {len(seed_runs)} seeds")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    return fig
+
+
+def _after_death_figure(seed_runs):
+    from matplotlib.colors import LogNorm
+
+    from ._after_death import relative_updates
+
+    run = seed_runs[0]
+    updates = relative_updates(run)
+    fig = _new_figure(12, 4.2)
+    map_ax, hist_ax = fig.subplots(1, 2, width_ratios=[1.3, 1])
+    rows = [[max(updates[step][neuron], 1e-8) for step in range(len(updates))] for neuron in range(len(updates[0]))]
+    image = map_ax.imshow(rows, aspect="auto", cmap="viridis", norm=LogNorm(vmin=1e-6, vmax=1.0),
+                          interpolation="nearest")
+    dead_cells = [(step, neuron) for step, dead in enumerate(run.dead_neurons_over_steps) for neuron in dead]
+    if dead_cells:
+        map_ax.scatter(*zip(*dead_cells), marker="s", s=12, facecolors="none", edgecolors="#ffffff", linewidths=0.8)
+    fig.colorbar(image, ax=map_ax, label="|update of its weights| / |weights|")
+    map_ax.set(xlabel="step (white square: dead on that step's batch)", ylabel="hidden neuron",
+               title=f"Seed {run.seed}: each neuron's weight update, step by step")
+    map_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    pooled = {"dead": [], "alive": []}
+    for other in seed_runs:
+        dead_sets = [set(dead) for dead in other.dead_neurons_over_steps]
+        for step, row in enumerate(relative_updates(other)):
+            for neuron, update in enumerate(row):
+                pooled["dead" if neuron in dead_sets[step] else "alive"].append(max(update, 1e-8))
+    bins = [10 ** (exponent / 4) for exponent in range(-32, 5)]
+    for name, color in (("alive", "#0072b2"), ("dead", "#d55e00")):
+        hist_ax.hist(pooled[name], bins=bins, color=color, alpha=0.7, label=f"{name} on that step ({len(pooled[name])})")
+    hist_ax.set(xscale="log", xlabel="one step's |update| / |weights| (0 drawn at 1e-8)",
+                ylabel="neuron-steps",
+                title=f"All {len(seed_runs)} seeds: one step's update, dead against alive")
+    hist_ax.legend(frameon=False)
+    return fig

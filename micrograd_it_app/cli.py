@@ -72,6 +72,8 @@ def build_parser():
     study.add_argument("--high-lr", type=_positive_float, default=None, help="the too-high learning rate")
     study.add_argument("--hidden", type=_positive_int, default=None, help="hidden neurons when training")
     study.add_argument("--batch", type=_positive_int, default=None, help="samples per training step")
+    study.add_argument("--seeds", type=_positive_int, default=None,
+                       help="train the too-high learning rate from this many seeds (default 5; 1: only --seed)")
     study.add_argument("--full", action="store_true",
                        help="train at the seed's full size (32 samples x 200 hidden neurons; slow)")
     study.add_argument("--torch", action="store_true",

@@ -8,11 +8,13 @@ beside the page.
 """
 
 import os
+import statistics
 from importlib import resources
 
 import jinja2
 from markupsafe import Markup
 
+from ._after_death import after_death, seed_summary
 from ._html import figure
 from ._output import save_text
 from ._torch_section import torch_rows
@@ -90,11 +92,51 @@ def _fix_rows(bad, fixed):
     return rows
 
 
+def _spread(summary, fmt="{:g}"):
+    """'median (min-max)' of seed_summary()'s triple, or '-' when there is nothing to summarise."""
+    median, low, high = summary
+    if median is None:
+        return "-"
+    return f"{fmt.format(median)} ({fmt.format(low)}-{fmt.format(high)})"
+
+
+def _seed_rows(seed_runs, analyses):
+    """The too-high learning rate's table: one row per seed, then the median (min-max) of each column."""
+    if not seed_runs:
+        return []
+    rows = [[run.seed, len(a["dead_now"]), a["peak"], len(a["first_dead"]), len(a["stayed_dead"]), len(a["revived"]),
+             f"{run.final['loss']:.2f}"] for run, a in zip(seed_runs, analyses)]
+    losses = [run.final["loss"] for run in seed_runs]
+    summary = ["median (min-max)"] + [_spread(seed_summary(analyses, key))
+                                      for key in ("dead_now", "peak", "first_dead", "stayed_dead", "revived")]
+    summary.append(_spread((statistics.median(losses), min(losses), max(losses)), "{:.2f}"))
+    return rows + [summary]
+
+
+def _percent(summary):
+    """seed_summary()'s triple of fractions as '0.013% (0.0049%-0.042%)'."""
+    return _spread(tuple(None if value is None else 100 * value for value in summary), "{:.2g}%")
+
+
+def _after_death_numbers(analyses):
+    """The numbers of 'does a dead neuron never learn?', over all seeds."""
+    stayed_steps = [steps for a in analyses for steps in a["stayed_dead_steps"].values()]
+    dead, live = seed_summary(analyses, "dead_step_update"), seed_summary(analyses, "live_step_update")
+    stayed_change, alive_same_span = seed_summary(analyses, "stayed_dead_change"), seed_summary(analyses, "alive_same_span")
+    return {"times_less": float(f"{live[0] / dead[0]:.2g}") if dead[0] else None,  # two significant digits
+            "dead_update_text": _percent(dead), "live_update_text": _percent(live),
+            "stayed_text": _spread(seed_summary(analyses, "stayed_dead")), "stayed_longest": max(stayed_steps, default=0),
+            "stayed_change_text": _percent(stayed_change) if stayed_change[0] is not None else None,
+            "alive_same_span_text": _percent(alive_same_span) if alive_same_span[0] is not None else None,
+            "dead_now_text": _spread(seed_summary(analyses, "dead_now"))}
+
+
 def _context(result):
     runs = {run.key: run for run in result.runs}
     bad, fixed, high = runs["bad_init"], runs["fixed_init"], runs["high_lr"]
     flat = [x for x, t, grad in result.tanh_table if grad < 1e-3]
     figures = _Figures(result)
+    analyses = [after_death(run) for run in result.seed_runs]  # seed_runs[0] is the too-high learning rate above
     file_rows = [[run.title, kind, os.path.relpath(path, result.out_dir)]
                  for run in result.runs for kind, path in run.figures.items()]
     file_rows += [["all", kind, os.path.relpath(path, result.out_dir)] for kind, path in result.figures.items()]
@@ -115,6 +157,9 @@ def _context(result):
         "pages": {kind: os.path.relpath(path, result.out_dir) for kind, path in high.pages.items()},
         "replay_page": _read(high.pages.get("replay")),
         "torch": _torch_context(result.torch),
+        "processes": result.processes, "seed_runs": result.seed_runs, "seeds": analyses,
+        "seed_rows": _seed_rows(result.seed_runs, analyses),
+        "after": _after_death_numbers(analyses) if analyses else None,
     }
 
 

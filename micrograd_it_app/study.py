@@ -21,8 +21,10 @@ import os
 import random
 import textwrap
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 
+from micrograd_it import gc_paused
 from micrograd_it.makemore import CharMLP, batch_loss, char_dataset
 from micrograd_it.optim import SGD
 
@@ -48,6 +50,8 @@ class StudyOptions:
     full_hidden: int = 200  # ... 32 samples x 200 hidden neurons
     bad_init: float = 1.0  # the bad init: N(0, 1) * bad_init
     threshold: float = 0.99  # |tanh| above this counts as saturated
+    seeds: int = 5  # the too-high learning rate is trained from seeds seed, seed + 1, ... (its chaos shown)
+    processes: int | None = None  # worker processes (None: one per core; 1: everything in this process)
     progress: bool | None = None  # progress bar: None = only when stderr is a terminal
     torch: bool = False  # add the PyTorch section (demos/makemore_torch.py at the seed's size)
     torch_steps: int = 10_000  # its training steps per init
@@ -59,7 +63,7 @@ class StudyOptions:
         if args.full:
             options.hidden, options.batch = options.full_hidden, options.full_samples
         options.torch = bool(getattr(args, "torch", False))
-        for name in ("steps", "lr", "high_lr", "hidden", "batch", "torch_steps"):
+        for name in ("steps", "lr", "high_lr", "hidden", "batch", "torch_steps", "seeds"):
             if getattr(args, name, None) is not None:
                 setattr(options, name, getattr(args, name))
         return options
@@ -83,6 +87,9 @@ class ConfigRun:
     figures: dict = field(default_factory=dict)
     replay: list = field(default_factory=list)  # per step, viz.replay.replay_frame of the hidden layer
     pages: dict = field(default_factory=dict)  # interactive pages (replay, explorers): kind -> path
+    seed: int = 0
+    dead_neurons_over_steps: list = field(default_factory=list)  # which hidden neurons were dead, per step
+    hidden_weights_over_steps: list = field(default_factory=list)  # [neuron][input] weights before each step, and at the end
 
 
 @dataclass
@@ -93,8 +100,10 @@ class StudyResult:
     options: StudyOptions
     runs: list
     figures: dict = field(default_factory=dict)
+    seed_runs: list = field(default_factory=list)  # the too-high learning rate from each seed (the first is runs[2])
     tanh_table: list = field(default_factory=list)  # (x, tanh x, 1 - tanh(x)**2) computed with the engine
     seconds: float = 0.0
+    processes: int = 1  # how many processes ran the runs (1: one after the other in this one)
     report: str = ""
     torch: dict | None = None  # the PyTorch section's result (study --torch), see _torch_section
 
@@ -134,22 +143,25 @@ def layer_numbers(layer, loss, threshold):
 def one_pass(model, X, Y, indices, threshold):
     """Forward and backward `model` once on `indices`; return (trace, numbers of the hidden layer)."""
     model.zero_grad()
-    with model.trace() as trace:
-        loss = batch_loss(model, X, Y, indices)
-    loss.backward()
+    with gc_paused():  # the graph has no reference cycles: the collector would find nothing in it
+        with model.trace() as trace:
+            loss = batch_loss(model, X, Y, indices)
+        loss.backward()
     return trace, layer_numbers(trace.layers[0], loss.data, threshold)
 
 
 def train(model, X, Y, run, options, batches):
-    """Train `model` with SGD at `run.lr` on `batches`; fill run.losses and the per-step dead/saturation counts.
+    """Train `model` with SGD at `run.lr` on `batches`; fill run.losses, the per-step dead/saturation counts and weights.
 
     Returns the optimizer (its ratio_history holds the update:data ratios).
     """
     from viz.replay import replay_frame
 
     optimizer = SGD(model.named_parameters(), run.lr)
-    with Progress(len(batches), f"{run.title:<24}", enabled=options.progress) as bar:
+    hidden_neurons = model.mlp.layers[0].neurons
+    with gc_paused(), Progress(len(batches), f"{run.title:<24}", enabled=options.progress) as bar:
         for step, indices in enumerate(batches):
+            run.hidden_weights_over_steps.append([[w.data for w in neuron.w] for neuron in hidden_neurons])
             try:
                 with model.trace() as trace:
                     loss = batch_loss(model, X, Y, indices)
@@ -161,11 +173,14 @@ def train(model, X, Y, run, options, batches):
                                 f"{run.lr:g} ({error}); try a smaller learning rate") from None
             hidden = trace.layers[0]
             saturated = [flag for row in hidden.saturated(options.threshold) for flag in row]
-            run.dead_over_steps.append(len(hidden.dead(options.threshold)))
+            dead = list(hidden.dead(options.threshold))
+            run.dead_over_steps.append(len(dead))
+            run.dead_neurons_over_steps.append(dead)
             run.saturated_over_steps.append(100.0 * sum(saturated) / len(saturated))
             run.losses.append(loss.data)
             run.replay.append(replay_frame(hidden, loss.data, options.threshold))
             bar.update(loss=loss.data)
+        run.hidden_weights_over_steps.append([[w.data for w in neuron.w] for neuron in hidden_neurons])
     run.ratio_history = optimizer.ratio_history
     return optimizer
 
@@ -184,28 +199,37 @@ def tanh_table(points=(0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)):
 
 
 def run_study(out_dir, options=None):
-    """Run the three configurations, write every figure and report.html into `out_dir`; return a StudyResult.
+    """Run the three configurations and the other seeds of the too-high learning rate; write every figure and
+    report.html into `out_dir`; return a StudyResult.
 
-    Figures are written as soon as each configuration is done, so an interrupted
-    run keeps what it finished.
+    The runs are independent: they run at once in `options.processes` worker
+    processes (_parallel.py), with the same numbers and figures as one after
+    the other. Each run's figures are in `out_dir` as soon as it is done, so
+    an interrupted study keeps what it finished.
     """
     from . import _study_figures as figures
+    from ._parallel import run_jobs, workers
     from .report import write_report
 
     options = options or StudyOptions()
     started = time.perf_counter()
     X, Y, vocab_size = dataset(options)
-    sample_rng = random.Random(options.seed)
-    samples = Samples(X, Y, vocab_size,
-                      full=sample_rng.sample(range(len(X)), options.full_samples),
-                      evaluation=sample_rng.sample(range(len(X)), options.batch),
-                      batches=[[sample_rng.randrange(len(X)) for _ in range(options.batch)]
-                               for _ in range(options.steps)])
     result = StudyResult(out_dir=out_dir, options=options, runs=[], tanh_table=tanh_table())
     result.figures.update(figures.shared_figures(out_dir))
-    for key, title, init_name in CONFIGS:
-        result.runs.append(run_config(key, title, init_name, samples, options, out_dir, result.runs))
+    samples = draw_samples(X, Y, vocab_size, options)
+    jobs = [(_run_config_job, (key, title, init_name, samples, options)) for key, title, init_name in CONFIGS]
+    for seed in range(options.seed + 1, options.seed + options.seeds):  # the same run as `study --seed SEED`
+        seed_options = replace(options, seed=seed)
+        jobs.append((_run_seed_job, (draw_samples(X, Y, vocab_size, seed_options), seed_options)))
+    bar = partial(Progress, len(jobs) * options.steps, f"{len(jobs)} runs at once", enabled=options.progress)
+    result.processes = workers(len(jobs), options.processes)
+    runs = run_jobs(jobs, out_dir, options.processes, on_done=_moved_to(out_dir), progress=bar)
+    result.runs = runs[:len(CONFIGS)]
+    by_key = {run.key: run for run in result.runs}
+    by_key["high_lr"].one_pass = by_key["fixed_init"].one_pass  # it starts from the fixed init: same numbers
+    result.seed_runs = [by_key["high_lr"]] + runs[len(CONFIGS):]
     result.figures.update(figures.comparison_figures(out_dir, result.runs))
+    result.figures.update(figures.seed_figures(out_dir, result.seed_runs))
     if options.torch:
         from ._torch_section import run_torch_section
 
@@ -213,6 +237,32 @@ def run_study(out_dir, options=None):
     result.seconds = time.perf_counter() - started
     result.report = write_report(result)
     return result
+
+
+def draw_samples(X, Y, vocab_size, options):
+    """Return the Samples of a study at `options.seed`: the one-pass batch, the evaluation batch, the training batches."""
+    sample_rng = random.Random(options.seed)
+    return Samples(X, Y, vocab_size,
+                   full=sample_rng.sample(range(len(X)), options.full_samples),
+                   evaluation=sample_rng.sample(range(len(X)), options.batch),
+                   batches=[[sample_rng.randrange(len(X)) for _ in range(options.batch)]
+                            for _ in range(options.steps)])
+
+
+def _run_config_job(folder, key, title, init_name, samples, options):
+    return run_config(key, title, init_name, samples, options, folder)
+
+
+def _run_seed_job(folder, samples, options):
+    """The too-high learning rate at `options.seed`, measured as in the study but drawn nowhere."""
+    return run_config("high_lr", f"too-high lr, seed {options.seed}", "scaled", samples, options, None)
+
+
+def _moved_to(out_dir):
+    def repoint(run, folder):  # the run's files were written in `folder`, then moved into out_dir
+        run.figures = {kind: os.path.join(out_dir, os.path.relpath(path, folder)) for kind, path in run.figures.items()}
+        run.pages = {kind: os.path.join(out_dir, os.path.relpath(path, folder)) for kind, path in run.pages.items()}
+    return repoint
 
 
 @dataclass
@@ -227,37 +277,52 @@ class Samples:
     batches: list  # one list of indices per training step, the same for every configuration
 
 
-def run_config(key, title, init_name, samples, options, out_dir, previous_runs):
-    """Measure, train and draw one configuration; return its ConfigRun (figures already written)."""
+def run_config(key, title, init_name, samples, options, out_dir):
+    """Measure, train and draw one configuration into `out_dir` (None: draw nothing); return its ConfigRun.
+
+    The too-high learning rate's `one_pass` is left empty: it is the fixed init's.
+    """
+    # The collector stays off while the figures are drawn too: the traces keep
+    # their graphs (~10^6 nodes) alive until then, and every collection would
+    # rescan them all (measured: 9 s of a 19 s study). The figures' own
+    # reference cycles are freed when the block ends.
+    with gc_paused():
+        return _run_config(key, title, init_name, samples, options, out_dir)
+
+
+def _run_config(key, title, init_name, samples, options, out_dir):
     from . import _study_figures as figures
 
     init = options.bad_init if init_name == "bad" else init_name
-    run = ConfigRun(key=key, title=title, init=init, lr=options.high_lr if key == "high_lr" else options.lr)
+    run = ConfigRun(key=key, title=title, init=init, lr=options.high_lr if key == "high_lr" else options.lr,
+                    seed=options.seed)
     X, Y, threshold = samples.X, samples.Y, options.threshold
+    draw = out_dir is not None
 
     def new_model(hidden):
         return CharMLP(samples.vocab_size, options.block_size, options.emb_dim, hidden, init, options.seed)
 
-    if key == "high_lr":  # it starts from the fixed init: same one-pass numbers
-        run.one_pass = previous_runs[-1].one_pass
-    else:
+    if key != "high_lr":  # the high-lr run starts from the fixed init: same one-pass numbers
         full_model = new_model(options.full_hidden)
         full_trace, run.one_pass = one_pass(full_model, X, Y, samples.full, threshold)
-        run.figures.update(figures.network_figure(out_dir, run, full_model, full_trace, kind="network_full"))
+        if draw:
+            run.figures.update(figures.network_figure(out_dir, run, full_model, full_trace, kind="network_full"))
     model = new_model(options.hidden)
-    init_trace, run.initial = one_pass(model, X, Y, samples.evaluation, threshold)
-    if key != "high_lr":  # the network as it starts; the high-lr run is drawn after training instead
+    if draw:  # a seed run of the too-high learning rate needs only its training and its end
+        init_trace, run.initial = one_pass(model, X, Y, samples.evaluation, threshold)
+    if draw and key != "high_lr":  # the network as it starts; the high-lr run is drawn after training instead
         run.figures.update(figures.network_figure(out_dir, run, model, init_trace))
     optimizer = train(model, X, Y, run, options, samples.batches)
     final_trace, run.final = one_pass(model, X, Y, samples.evaluation, threshold)
-    if key == "high_lr":
+    if draw and key == "high_lr":
         from ._study_pages import study_pages
 
         run.figures.update(figures.network_figure(out_dir, run, model, final_trace))
         run.pages.update(study_pages(out_dir, run, model, final_trace, threshold))
     # histograms and map: the seed's size at init, except for the run whose point is what training did
     shown_trace = final_trace if key == "high_lr" else full_trace
-    run.figures.update(figures.config_figures(out_dir, run, shown_trace, optimizer))
+    if draw:
+        run.figures.update(figures.config_figures(out_dir, run, shown_trace, optimizer))
     return run
 
 

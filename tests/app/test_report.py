@@ -172,3 +172,53 @@ def test_the_seed_size_maps_of_both_inits_are_shown_together_out_of_the_text_col
     names = re.findall(r'<figure data-file="([^"]+)"', wide)
     assert names == ["bad_init_network_full.svg", "fixed_init_network_full.svg"]
     assert ".wide {" in page  # the style that lets a ~1500 px map keep its size
+
+
+def with_seeds(result, tmp_path, dead_now_of_seed_1=(0, 2)):
+    """Give `result` three seed runs of the too-high learning rate (2 neurons, 2 inputs, 3 steps) and their figures."""
+    def seed_run(seed, dead_now, dead_steps, weights):
+        run = ConfigRun("high_lr", f"seed {seed}", "scaled", 5.0, seed=seed, losses=[3.0, 9.0, 8.0],
+                        final=numbers(8.0 + seed, -30, 30, 90.0, list(dead_now), n_neurons=2))
+        run.dead_neurons_over_steps = dead_steps
+        run.dead_over_steps = [len(dead) for dead in dead_steps]
+        run.hidden_weights_over_steps = weights
+        return run
+    moving = [[[1.0, 0.0], [0.0, 1.0]], [[2.0, 0.0], [0.0, 1.0]], [[2.0, 0.0], [0.0, 1.5]], [[3.0, 0.0], [0.0, 1.5]]]
+    high = result.runs[2]
+    high.seed, high.hidden_weights_over_steps = 0, moving
+    high.dead_neurons_over_steps, high.dead_over_steps = [[], [1], [1]], [0, 1, 1]
+    result.seed_runs = [high, seed_run(1, dead_now_of_seed_1, [[0], [0], []], moving),
+                        seed_run(2, (1,), [[], [], [1]], moving)]
+    for kind, name in (("high_lr_seeds", "high_lr_seeds.png"), ("after_death", "high_lr_after_death.png")):
+        (tmp_path / name).write_bytes(PNG_1x1)
+        result.figures[kind] = str(tmp_path / name)
+    return result
+
+
+def test_the_seed_table_and_the_dead_neurons_numbers_are_the_runs(tmp_path):
+    page = build_report(with_seeds(fake_result(tmp_path), tmp_path))
+    checker = check(page)
+    assert {"high_lr_seeds.png", "high_lr_after_death.png"} <= set(checker.figures)
+    rows = re.findall(r"<tr>(.*?)</tr>", page)
+    cells = [re.findall(r"<td>(.*?)</td>", row) for row in rows]
+    seed_rows = [row for row in cells if len(row) == 7]
+    # seed, dead after, most dead on a step, died, stayed dead, revived, loss
+    assert seed_rows[0] == ["0", "3", "1", "1", "1", "0", "17.50"]  # neuron 1 died at step 1 and stayed dead
+    assert seed_rows[1] == ["1", "2", "1", "1", "0", "1", "9.00"]  # neuron 0 dead on steps 0-1, alive on step 2
+    assert seed_rows[2] == ["2", "1", "1", "1", "1", "0", "10.00"]
+    assert seed_rows[3] == ["median (min-max)", "2 (1-3)", "1 (1-1)", "1 (1-1)", "1 (0-1)", "0 (0-1)",
+                            "10.00 (9.00-17.50)"]
+    text = " ".join("".join(checker.text).split())
+    assert "2 (1-3) of 2 neurons are dead" in text
+    # Each step's relative update, the same in every run: neuron 0 moves 1, 0, 0.5; neuron 1 moves 0, 0.5, 0.
+    # Dead neuron-steps: seed 0 (1,1), (2,1) -> median 0.25; seed 1 (0,0), (1,0) -> 0.5; seed 2 (2,1) -> 0.
+    # Alive ones: seed 0 -> median of 1, 0, 0, 0.5 = 0.25; seed 1 -> 0.25; seed 2 -> 0.5.
+    assert "move by 25% (0%-50%) of their own size" in text and "against 25% (25%-50%)" in text
+    assert "times less" not in text and "does not hold" in text  # no claim the numbers do not carry
+    changed = build_report(with_seeds(fake_result(tmp_path), tmp_path, dead_now_of_seed_1=(0,)))
+    assert "1 (1-3) of 2 neurons are dead" in " ".join("".join(check(changed).text).split())
+
+
+def test_a_result_without_seed_runs_has_no_seed_section(tmp_path):
+    page = build_report(fake_result(tmp_path))
+    assert "seeds</h3>" not in page and "never learn" not in page

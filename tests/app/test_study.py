@@ -21,7 +21,8 @@ def tiny_run(tmp_path_factory):
 
 def test_every_file_is_written_and_nothing_else(tiny_run):
     written = set(os.listdir(tiny_run.out_dir))
-    expected = {"report.html", "activations.png", "loss_comparison.png", "dead_over_steps.png"}
+    expected = {"report.html", "activations.png", "loss_comparison.png", "dead_over_steps.png",
+                "high_lr_seeds.png", "high_lr_after_death.png"}
     for key in ("bad_init", "fixed_init", "high_lr"):
         expected |= {f"{key}_{kind}.png" for kind in
                      ("hist_act", "hist_preact", "saturation_map", "grad_hist", "update_ratio", "loss")}
@@ -143,10 +144,10 @@ def test_study_command_end_to_end(capsys, tmp_path, monkeypatch):
 
 def test_study_flags_reach_the_options():
     args = cli.build_parser().parse_args(["study", "--steps", "7", "--lr", "0.25", "--high-lr", "9",
-                                          "--hidden", "5", "--batch", "6", "--seed", "3"])
+                                          "--hidden", "5", "--batch", "6", "--seed", "3", "--seeds", "2"])
     options = study.StudyOptions.from_args(args)
-    assert (options.steps, options.lr, options.high_lr, options.hidden, options.batch, options.seed) == \
-        (7, 0.25, 9.0, 5, 6, 3)
+    assert (options.steps, options.lr, options.high_lr, options.hidden, options.batch, options.seed, options.seeds) == \
+        (7, 0.25, 9.0, 5, 6, 3, 2)
     full = study.StudyOptions.from_args(cli.build_parser().parse_args(["study", "--full"]))
     assert (full.hidden, full.batch) == (full.full_hidden, full.full_samples) == (200, 32)
 
@@ -158,3 +159,60 @@ def test_an_overflowing_learning_rate_is_a_user_error(capsys, tmp_path, monkeypa
     err = capsys.readouterr().err
     assert code == 1 and len(err.strip().splitlines()) == 1
     assert "overflowed" in err and "1e+300" in err and "Traceback" not in err
+
+
+# -- the runs in worker processes ------------------------------------------------
+
+def _numbers(run):
+    """Everything a ConfigRun measured, with its figures by file name (the folders differ)."""
+    fields = dict(vars(run))
+    fields["figures"] = {kind: os.path.basename(path) for kind, path in run.figures.items()}
+    fields["pages"] = {kind: os.path.basename(path) for kind, path in run.pages.items()}
+    return fields
+
+
+def test_worker_processes_give_the_numbers_and_files_of_one_process(tiny_run, tmp_path):
+    from micrograd_it_app import _parallel
+
+    if not _parallel.can_fork():
+        pytest.skip("no fork here (or other threads run): the study runs in one process anyway")
+    assert tiny_run.processes == min(_parallel.default_processes(), len(tiny_run.runs) + len(tiny_run.seed_runs) - 1)
+    if tiny_run.processes == 1:
+        pytest.skip("one core: the module's study ran in one process too")
+    alone = study.run_study(str(tmp_path), study.StudyOptions(processes=1, **TINY))
+    assert alone.processes == 1
+    assert [_numbers(run) for run in alone.runs] == [_numbers(run) for run in tiny_run.runs]
+    assert [_numbers(run) for run in alone.seed_runs] == [_numbers(run) for run in tiny_run.seed_runs]
+    names = sorted(os.listdir(tiny_run.out_dir))
+    assert sorted(os.listdir(alone.out_dir)) == names
+    for name in names:
+        ours, theirs = (open(os.path.join(folder, name), "rb").read() for folder in (alone.out_dir, tiny_run.out_dir))
+        if name == "report.html":  # the page says how long the run took and in how many processes
+            ours, theirs = (re.sub(rb"\d+(\.\d+)? s\b|\d+ process(es)?", b"", page) for page in (ours, theirs))
+        assert ours == theirs, name
+
+
+def test_each_seed_run_is_the_too_high_learning_rate_of_that_seed(tiny_run):
+    options = study.StudyOptions(**TINY)
+    assert [run.seed for run in tiny_run.seed_runs] == list(range(options.seed, options.seed + options.seeds))
+    assert tiny_run.seed_runs[0] is tiny_run.runs[2]
+    # what `micrograd-it study --seed 1` trains for its too-high learning rate, drawn nowhere
+    seed_one = study.replace(options, seed=1)
+    X, Y, vocab_size = study.dataset(seed_one)
+    again = study.run_config("high_lr", "x", "scaled", study.draw_samples(X, Y, vocab_size, seed_one), seed_one, None)
+    for name in ("losses", "dead_over_steps", "dead_neurons_over_steps", "hidden_weights_over_steps", "final"):
+        assert getattr(again, name) == getattr(tiny_run.seed_runs[1], name), name
+    assert len({tuple(run.losses) for run in tiny_run.seed_runs}) == options.seeds  # the seeds do differ
+
+
+def test_the_weights_recorded_are_the_models(tmp_path):
+    options = study.StudyOptions(**TINY)
+    X, Y, vocab_size = study.dataset(options)
+    model = study.CharMLP(vocab_size, options.block_size, options.emb_dim, 4, "scaled", seed=7)
+    first = [[w.data for w in neuron.w] for neuron in model.mlp.layers[0].neurons]
+    run = study.ConfigRun("x", "x", "scaled", 0.5)
+    study.train(model, X, Y, run, options, [[1, 2, 3], [4, 5, 6]])
+    assert len(run.hidden_weights_over_steps) == 3 and run.hidden_weights_over_steps[0] == first
+    assert run.hidden_weights_over_steps[-1] == [[w.data for w in neuron.w] for neuron in model.mlp.layers[0].neurons]
+    assert run.hidden_weights_over_steps[1] != first  # SGD moved them
+    assert [len(dead) for dead in run.dead_neurons_over_steps] == run.dead_over_steps

@@ -1,0 +1,184 @@
+"""Running the study's independent runs at once: one forked worker process per run, at most one per core.
+
+Each job writes its files into a hidden folder of its own inside the output
+folder (``.tmp-job-PID-N``); when it is done, the parent moves them into the
+output folder (one atomic rename each) and receives the job's result through
+a pipe. Workers ignore Ctrl-C: the parent decides. On any error or Ctrl-C the
+parent stops every worker and removes their folders, so the output folder
+keeps exactly the files of the jobs that finished, as in a run one job after
+the other.
+
+Why fork: a forked worker starts at once with everything the parent has
+imported (matplotlib alone takes ~0.5 s) and the same settings (rcParams),
+so it draws the figures the parent would draw, byte for byte. Where fork is
+not available, or is unsafe because the process already runs other threads
+(a Jupyter kernel does), the jobs run one after the other in this process.
+The results travel back pickled, through a pipe between our own processes;
+nothing pickled is ever read from a file.
+"""
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import shutil
+import signal
+import sys
+import threading
+import traceback
+
+from . import _progress
+from ._interrupt import checkpoint
+from ._output import UserError
+
+__all__ = ["run_jobs", "workers", "can_fork"]
+
+
+def can_fork():
+    """Return True when jobs can run in forked workers here (fork exists and this process runs one thread)."""
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+def default_processes():
+    """Return how many workers to use by default: the cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def run_jobs(jobs, out_dir, processes=None, on_done=None, progress=None):
+    """Run `jobs`, a list of (function, args) each called as ``function(folder, *args)``; return their results in order.
+
+    `function` writes its files into `folder` and returns a result. With
+    `processes` 1 (or fork unavailable) the jobs run here, one after the
+    other, with `folder` = `out_dir`. Otherwise in at most `processes` worker
+    processes (None: one per core), each in a private folder whose files are
+    moved into `out_dir` when it is done. ``on_done(result, folder)`` is called
+    in this process as each job finishes (e.g. to repoint paths from `folder`
+    to `out_dir`). `progress()` makes the one Progress bar drawn while workers
+    run (advanced once per training step of any worker; run here, each job
+    draws its own). A job's exception is raised here after all workers are stopped.
+    """
+    if workers(len(jobs), processes) == 1:
+        results = []
+        for function, args in jobs:
+            results.append(function(out_dir, *args))
+            if on_done is not None:
+                on_done(results[-1], out_dir)
+        return results
+    with (progress() if progress is not None else _progress.Progress(1, enabled=False)) as bar:
+        return _run_forked(jobs, out_dir, workers(len(jobs), processes), on_done, bar)
+
+
+def workers(n_jobs, processes=None):
+    """Return how many processes run_jobs uses for `n_jobs` jobs: 1 means here, one job after the other."""
+    processes = default_processes() if processes is None else processes
+    if processes <= 1 or n_jobs <= 1 or not can_fork():
+        return 1
+    return min(processes, n_jobs)
+
+
+def _run_forked(jobs, out_dir, processes, on_done, progress):
+    context = multiprocessing.get_context("fork")
+    waiting = list(enumerate(jobs))
+    started = []  # every worker, registered before it starts, so that a Ctrl-C at any moment reaches it
+    running = {}  # pipe end -> (job index, process)
+    results = [None] * len(jobs)
+    try:
+        while waiting or running:
+            while waiting and len(running) < processes:
+                index, job = waiting.pop(0)
+                receiver, process = _start(context, job, _job_folder(out_dir, index), started)
+                running[receiver] = (index, process)
+            for receiver in multiprocessing.connection.wait(list(running), timeout=0.2):
+                kind, payload = _receive(receiver)
+                if kind == "step":
+                    progress.update(loss=payload)
+                    continue
+                index, process = running.pop(receiver)
+                receiver.close()
+                process.join()
+                if kind == "died":
+                    raise RuntimeError(f"a worker process of the study died (exit code {process.exitcode})")
+                if kind == "error":
+                    raise payload
+                _move_files(_job_folder(out_dir, index), out_dir)
+                results[index] = payload
+                if on_done is not None:
+                    on_done(payload, _job_folder(out_dir, index))
+            checkpoint()
+    finally:
+        _stop(started, [_job_folder(out_dir, index) for index in range(len(jobs))])
+        for receiver in running:
+            receiver.close()
+    return results
+
+
+def _job_folder(out_dir, index):
+    # A name known before the folder exists, so that cleaning up never depends on having received it.
+    return os.path.join(out_dir, f".tmp-job-{os.getpid()}-{index}")
+
+
+def _start(context, job, folder, started):
+    shutil.rmtree(folder, ignore_errors=True)  # left by a killed run whose process had our pid
+    os.mkdir(folder)
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_work, args=(sender, job, folder), daemon=True)
+    started.append(process)
+    # Buffered output would be copied into the child and printed twice.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Ctrl-C is held back while the child starts, until it has chosen to ignore it.
+    blocked = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    if blocked:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        process.start()
+    finally:
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        sender.close()
+    return receiver, process
+
+
+def _work(sender, job, folder):
+    """The worker: run one job, send its steps and its result (or its error) to the parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    _progress.forward_steps(lambda loss: sender.send(("step", loss)))
+    function, args = job
+    try:
+        message = ("done", function(folder, *args))
+    except UserError as error:
+        message = ("error", error)
+    except BaseException as error:  # noqa: BLE001 - any failure must reach the parent, readable
+        message = ("error", RuntimeError("in a worker process of the study:\n"
+                                         + "".join(traceback.format_exception(error)).rstrip()))
+    sender.send(message)
+    sender.close()
+
+
+def _receive(receiver):
+    try:
+        return receiver.recv()
+    except (EOFError, OSError):  # the worker ended without a word: killed, or crashed
+        return "died", None
+
+
+def _move_files(folder, out_dir):
+    for name in sorted(os.listdir(folder)):
+        os.replace(os.path.join(folder, name), os.path.join(out_dir, name))
+    os.rmdir(folder)
+
+
+def _stop(started, folders):
+    """Stop every worker still running and remove the job folders left (nothing half-done is kept)."""
+    for process in started:
+        if process.pid is not None and process.is_alive():
+            process.kill()
+    for process in started:
+        if process.pid is not None:
+            process.join()
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
