@@ -254,6 +254,9 @@ class View(Mapping):
     def __len__(self):
         return len(self._current())
 
+    def __contains__(self, key):
+        return key in self._current()
+
     def __repr__(self):
         return f"View({self._current()!r})"
 
@@ -262,14 +265,11 @@ ACTIVATIONS = View(lambda: {name: op for name, op in CATALOGUE.items() if op.act
 
 
 def table():
-    """Return the docs' table of ops (markdown), one row per op in catalogue order."""
+    """Return the docs' table of ops (markdown), one row per op in catalogue order.
+
+    docs/engine.md holds it (a test checks); print it with
+    ``python -c "from micrograd_it.catalogue import table; print(table())"``.
+    """
     rows = ["| op | forward | local derivative |", "|---|---|---|"]
     rows += [f"| `{op.usage()}` | {op.forward} | {op.local} |" for op in CATALOGUE.values()]
     return "\n".join(rows) + "\n"
-
-
-if __name__ == "__main__":  # python -m micrograd_it.catalogue: print the table for docs/engine.md
-    import micrograd_it.catalogue  # the package's copy, filled by micrograd_it.ops (this one is __main__)
-    import micrograd_it.ops  # noqa: F401
-
-    print(micrograd_it.catalogue.table(), end="")

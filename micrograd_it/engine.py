@@ -328,15 +328,15 @@ def _as_value(other):
 #
 # Each op of micrograd_it/ops.py is a rule on floats; here it becomes a method
 # of Value once, at import (and when an op is registered later), so that an op
-# is written in one place. Why made here and not written out per op: a
-# hand-written method that calls the shared rule and then _node costs one more
-# Python call per op (+18% instructions on W1); these call the rule and then
-# _node, as many calls as the old hand-written ops. For +, - and *, most of a
-# network's nodes, even the rule's tuple costs (+5% on W1), so those declare
-# their local derivatives and their methods fill in the node inline: W1 +1.2%
-# in all (callgrind, docs/performance.md). A compiled build (mypyc): its native
-# classes take no new operators, but a native class may inherit from a plain
-# Python class, and that one can be given these methods (tried with mypyc 2.4).
+# is written in one place. The cost, in instructions per W1 step (callgrind,
+# docs/performance.md): a method that calls its rule and then _node makes one
+# Python call more than a hand-written op (+18% if every op did), and unpacking
+# the rule's tuple costs too (+5%). So +, - and *, 95% of a network's nodes,
+# declare their local derivatives, and their methods call a rule that returns
+# only the value and fill in the node inline; the other ops go through _node.
+# W1: +1.2% in all. A compiled build (mypyc): its native classes take no new
+# operators, but a native class may inherit from a plain Python class, and that
+# one can be given these methods (tried with mypyc 2.4).
 
 def _unary_method(rule, op):
     """Return the method applying the one-input `rule(x) -> (out, local)` and recording `op`."""
