@@ -1,9 +1,10 @@
 """The scalar autograd engine: `Value`, its ops, and an iterative `backward`.
 
-Every op is written in one place: its forward value and its local derivative
-side by side. The node keeps the local derivative, and `backward()` applies the
-chain rule ``child.grad += local * out.grad`` in one loop, in reverse
-topological order. For tanh that is literally ``(1 - t**2) * out.grad``.
+Every op is written in one place, in `micrograd_it.ops`: its forward value
+and its local derivative side by side. This module makes Value's op methods
+from those entries; the node keeps the local derivative, and `backward()`
+applies the chain rule ``child.grad += local * out.grad`` in one loop, in
+reverse topological order. For tanh that is literally ``(1 - t**2) * out.grad``.
 
 Design choices that keep it fast without hiding the maths:
 - `__slots__` and no per-node closures, so a graph holds no reference cycles
@@ -20,7 +21,9 @@ import numbers
 import operator
 import threading
 
+from . import ops as _ops  # noqa: F401  (registers every op in the catalogue)
 from ._modes import ScopedMode
+from .catalogue import PRODUCT, watch
 
 __all__ = ["Value", "Op", "no_grad", "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled", "AnomalyError"]
 
@@ -29,47 +32,25 @@ class Op:
     """What made a node: a name such as ``"tanh"`` and the op's constant parameters.
 
     ``params`` holds the constants that are not inputs (the exponent of ``x**3``,
-    the slope of a leaky relu), so that a graph can be replayed from its ops.
+    the slope of a leaky relu), so that a graph can be replayed from its ops;
+    ``text`` is how a node shows it (``"**3"``).
     """
 
-    __slots__ = ("name", "params")
+    __slots__ = ("name", "params", "text")
 
-    def __init__(self, name, params=()):
+    def __init__(self, name, params=(), text=None):
         self.name = name
         self.params = params
+        self.text = name if text is None else text
 
     def __str__(self):
-        if self.name == "**":
-            return f"**{self.params[0]:g}"
-        if self.name == "rpow":
-            return f"{self.params[0]:g}**"
-        if self.params:
-            return f"{self.name}({', '.join(f'{p:g}' for p in self.params)})"
-        return self.name
+        return self.text
 
     def __repr__(self):
         return f"Op({self.name!r}, {self.params!r})"
 
 
 LEAF = Op("")
-ADD, SUB, MUL, DIV, NEG = Op("+"), Op("-"), Op("*"), Op("/"), Op("neg")
-EXP, LOG, TANH, SIGMOID = Op("exp"), Op("log"), Op("tanh"), Op("sigmoid")
-RELU, SOFTPLUS, GELU = Op("relu"), Op("softplus"), Op("gelu")
-
-# Ops with a constant parameter share one Op object per parameter value.
-_PARAM_OPS = {}
-_PARAM_OPS_MAX = 1024
-
-
-def _param_op(name, param):
-    key = (name, param)
-    op = _PARAM_OPS.get(key)
-    if op is None:
-        op = Op(name, (param,))
-        if len(_PARAM_OPS) < _PARAM_OPS_MAX:
-            _PARAM_OPS[key] = op
-    return op
-
 
 # -- modes ---------------------------------------------------------------
 #
@@ -80,9 +61,9 @@ def _param_op(name, param):
 _no_grad = ScopedMode("micrograd_it.no_grad")
 _anomaly = ScopedMode("micrograd_it.detect_anomaly")
 
-# _node's fast path: True while no no_grad() block is open in any thread or
+# The op methods' fast path: True while no no_grad() block is open in any thread or
 # task, so that recording a node costs one global read, as with a plain global
-# flag. Only while some block is open somewhere does _node ask the context.
+# flag. Only while some block is open somewhere do they ask the context.
 _grad_everywhere = True
 _open_no_grad_blocks = 0
 _no_grad_lock = threading.Lock()
@@ -180,7 +161,8 @@ class Value:
     # derivatives d(out)/d(_x) and d(out)/d(_y), computed in the forward pass.
     # _pending: scratch space of backward() (how many consumers have not yet
     # passed their gradient down); 0 outside backward().
-    __slots__ = ("data", "grad", "label", "_op", "_x", "_dx", "_y", "_dy", "_pending")
+    # _operation: the Op that made it (LEAF for a leaf).
+    __slots__ = ("data", "grad", "label", "_operation", "_x", "_dx", "_y", "_dy", "_pending")
 
     # numpy scalars defer to our reflected ops instead of building object arrays.
     __array_ufunc__ = None
@@ -195,7 +177,7 @@ class Value:
         self.data = data
         self.grad = 0.0
         self.label = label
-        self._op = LEAF
+        self._operation = LEAF
         self._x = self._y = None
         self._dx = self._dy = 0.0
         self._pending = 0
@@ -203,12 +185,17 @@ class Value:
     @property
     def op(self):
         """Name of the op that made this Value (``""`` for a leaf)."""
-        return self._op.name
+        return self._operation.name
 
     @property
     def op_params(self):
         """The op's constant parameters, e.g. ``(3.0,)`` for ``x**3``; ``()`` for most ops."""
-        return self._op.params
+        return self._operation.params
+
+    @property
+    def _op(self):
+        """The op as text, as the micrograd lecture reads it: ``"*"``, ``"tanh"``, ``"**2"``, ``""`` for a leaf."""
+        return self._operation.text
 
     @property
     def children(self):
@@ -236,168 +223,8 @@ class Value:
         return table(("label", "data", "grad", "op"),
                      [(self.label or "-", f"{self.data:.6g}", f"{self.grad:.6g}", op or "leaf")])
 
-    # -- ops: forward value and local derivative side by side -------------
-
-    def __add__(self, other):
-        if type(other) is not Value:
-            other = _as_value(other)
-        # d/dx (x + y) = 1, d/dy (x + y) = 1
-        return _node(self.data + other.data, ADD, self, 1.0, other, 1.0)
-
-    def __sub__(self, other):
-        if type(other) is not Value:
-            other = _as_value(other)
-        # d/dx (x - y) = 1, d/dy (x - y) = -1
-        return _node(self.data - other.data, SUB, self, 1.0, other, -1.0)
-
-    def __mul__(self, other):
-        if type(other) is not Value:
-            other = _as_value(other)
-        # d/dx (x * y) = y, d/dy (x * y) = x
-        return _node(self.data * other.data, MUL, self, other.data, other, self.data)
-
-    def __truediv__(self, other):
-        other = _as_value(other)
-        if other.data == 0.0:
-            raise ZeroDivisionError(f"division by zero: {self!r} / {other!r}")
-        out = self.data / other.data
-        # d/dx (x / y) = 1 / y, d/dy (x / y) = -x / y^2 = -out / y
-        dx, dy = 1.0 / other.data, -out / other.data
-        _check_local(dx, DIV, self, other)
-        _check_local(dy, DIV, self, other)
-        return _node(out, DIV, self, dx, other, dy)
-
-    def __neg__(self):
-        # d/dx (-x) = -1
-        return _node(-self.data, NEG, self, -1.0)
-
-    def __pow__(self, exponent):
-        n = _check_real(exponent, "Value ** exponent")
-        x = self.data
-        if x < 0.0 and not n.is_integer():
-            raise ValueError(f"{x!r} ** {n!r} is not real: negative base with non-integer exponent")
-        if x == 0.0 and n < 1.0 and n != 0.0:
-            raise ZeroDivisionError(f"0.0 ** {n!r}: value or derivative is infinite at 0")
-        try:
-            out = x ** n
-            # d/dx x^n = n * x^(n-1)
-            local = n * x ** (n - 1.0) if n != 0.0 else 0.0
-        except OverflowError:
-            raise OverflowError(f"op '**' overflowed: {x!r} ** {n!r}") from None
-        op = _param_op("**", n)
-        _check_local(local, op, self)
-        return _node(out, op, self, local)
-
-    def __rpow__(self, base):
-        c = _check_real(base, "number ** Value")
-        if c <= 0.0:
-            raise ValueError(f"number ** Value needs a positive base, got {c!r}")
-        try:
-            out = c ** self.data
-        except OverflowError:
-            raise OverflowError(f"op 'rpow' overflowed: {c!r} ** {self.data!r}") from None
-        # d/dx c^x = c^x * ln(c)
-        op = _param_op("rpow", c)
-        local = out * math.log(c)
-        _check_local(local, op, self)
-        return _node(out, op, self, local)
-
-    def __radd__(self, other):
-        return _as_value(other) + self
-
-    def __rsub__(self, other):
-        return _as_value(other) - self
-
-    def __rmul__(self, other):
-        return _as_value(other) * self
-
-    def __rtruediv__(self, other):
-        return _as_value(other) / self
-
-    def exp(self):
-        """Return e**self; raises OverflowError when the result is too large for a float."""
-        try:
-            out = math.exp(self.data)
-        except OverflowError:
-            raise OverflowError(f"op 'exp' overflowed: exp({self.data!r}) (label {self.label!r})") from None
-        # d/dx e^x = e^x
-        return _node(out, EXP, self, out)
-
-    def log(self):
-        """Return the natural log; raises ValueError for a value <= 0."""
-        x = self.data
-        if x <= 0.0:
-            raise ValueError(f"log of non-positive value {x!r} (label {self.label!r})")
-        # d/dx ln(x) = 1 / x
-        local = 1.0 / x
-        _check_local(local, LOG, self)
-        return _node(math.log(x), LOG, self, local)
-
-    def tanh(self):
-        """Return tanh(self); exact and finite for every finite input."""
-        t = math.tanh(self.data)
-        # d/dx tanh(x) = 1 - tanh(x)^2: the chain rule step is (1 - t**2) * out.grad,
-        # which is 0 when tanh saturates at t = +-1 -- the gradient dies there.
-        return _node(t, TANH, self, 1 - t**2)
-
-    def sigmoid(self):
-        """Return 1 / (1 + e**-self), computed without overflow for any finite input."""
-        x = self.data
-        if x >= 0.0:
-            s = 1.0 / (1.0 + math.exp(-x))
-        else:
-            e = math.exp(x)
-            s = e / (1.0 + e)
-        # d/dx sigmoid(x) = s * (1 - s)
-        return _node(s, SIGMOID, self, s * (1.0 - s))
-
-    def relu(self):
-        """Return max(0, self); the derivative at 0 is taken as 0."""
-        x = self.data
-        # d/dx relu(x) = 1 if x > 0 else 0
-        return _node(x if x > 0.0 else 0.0, RELU, self, 1.0 if x > 0.0 else 0.0)
-
-    def leaky_relu(self, slope=0.01):
-        """Return self if self > 0 else slope * self."""
-        slope = _check_real(slope, "leaky_relu slope")
-        x = self.data
-        # d/dx leaky_relu(x) = 1 if x > 0 else slope
-        if x > 0.0:
-            return _node(x, _param_op("leaky_relu", slope), self, 1.0)
-        return _node(slope * x, _param_op("leaky_relu", slope), self, slope)
-
-    def elu(self, alpha=1.0):
-        """Return self if self > 0 else alpha * (e**self - 1)."""
-        alpha = _check_real(alpha, "elu alpha")
-        x = self.data
-        if x > 0.0:
-            return _node(x, _param_op("elu", alpha), self, 1.0)
-        # d/dx alpha * (e^x - 1) = alpha * e^x
-        return _node(alpha * math.expm1(x), _param_op("elu", alpha), self, alpha * math.exp(x))
-
-    def softplus(self):
-        """Return ln(1 + e**self), computed without overflow."""
-        x = self.data
-        out = math.log1p(math.exp(-abs(x))) + (x if x > 0.0 else 0.0)
-        # d/dx softplus(x) = sigmoid(x)
-        if x >= 0.0:
-            local = 1.0 / (1.0 + math.exp(-x))
-        else:
-            e = math.exp(x)
-            local = e / (1.0 + e)
-        return _node(out, SOFTPLUS, self, local)
-
-    def gelu(self):
-        """Return GELU with the tanh approximation: 0.5 x (1 + tanh(c (x + 0.044715 x^3))), c = sqrt(2/pi)."""
-        x = self.data
-        cube = x * x * x if abs(x) < 1e100 else math.copysign(math.inf, x)
-        t = math.tanh(_GELU_C * (x + 0.044715 * cube))
-        # d/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 * 0.044715 x^2)
-        sech2 = 1.0 - t * t
-        local = 0.5 * (1.0 + t)
-        if sech2:
-            local += 0.5 * x * sech2 * _GELU_C * (1.0 + 3 * 0.044715 * x * x)
-        return _node(0.5 * x * (1.0 + t), GELU, self, local)
+    # The ops (+, *, tanh, ...) are methods made from the catalogue
+    # (micrograd_it/ops.py) below the class: see _install.
 
     # -- graph-wide operations ----------------------------------------------
 
@@ -480,7 +307,6 @@ class Value:
                 y.grad += self._dy * grad_out
 
 
-_GELU_C = math.sqrt(2.0 / math.pi)
 _new = object.__new__
 _isfinite = math.isfinite
 
@@ -498,18 +324,197 @@ def _as_value(other):
     return Value(other)
 
 
-def _check_local(local, op, *inputs):
-    """Raise OverflowError when an op's local derivative is not finite (it would poison backward)."""
-    if not _isfinite(local):
-        data = tuple(value.data for value in inputs)
-        raise OverflowError(f"op '{op}': local derivative is {local!r} at inputs {data}")
+# -- the op methods, made from the catalogue ------------------------------------
+#
+# Each op of micrograd_it/ops.py is a rule on floats; here it becomes a method
+# of Value once, at import (and when an op is registered later), so that an op
+# is written in one place. The cost, in instructions per W1 step (callgrind,
+# docs/performance.md): a method that calls its rule and then _node makes one
+# Python call more than a hand-written op (+18% if every op did), and unpacking
+# the rule's tuple costs too (+5%). So +, - and *, 95% of a network's nodes,
+# declare their local derivatives, and their methods call a rule that returns
+# only the value and fill in the node inline; the other ops go through _node.
+# W1: +1.2% in all. A compiled build (mypyc): its native classes take no new
+# operators, but a native class may inherit from a plain Python class, and that
+# one can be given these methods (tried with mypyc 2.4).
+
+def _unary_method(rule, op):
+    """Return the method applying the one-input `rule(x) -> (out, local)` and recording `op`."""
+    def method(self):
+        try:
+            data, local = rule(self.data)
+        except (ArithmeticError, ValueError) as error:
+            raise _labelled(error, self) from None
+        return _node(data, op, self, local)
+    return method
+
+
+def _binary_method(definition, op):
+    """Return the method applying a two-input op. Its rule gives (out, dx, dy), or only out when
+    the op declares its local derivatives: constants, or the product rule's (y, x)."""
+    rule, declared = definition.rule, definition.declared
+    if declared is None:
+        return _binary_general(rule, op)
+    if declared == PRODUCT:
+        return _binary_product(rule, op)
+    return _binary_constant(rule, op, *declared)
+
+
+# The product and constant methods are one method written twice, differing only in
+# where the local derivatives come from: a branch between them costs W1 1.4% (callgrind).
+
+def _binary_general(rule, op):
+    def method(self, other):
+        if type(other) is not Value:
+            other = _as_value(other)
+        try:
+            data, dx, dy = rule(self.data, other.data)
+        except (ArithmeticError, ValueError) as error:
+            raise _labelled(error, self, other) from None
+        return _node(data, op, self, dx, other, dy)
+    return method
+
+
+def _binary_product(rule, op):
+    def method(self, other):
+        if type(other) is not Value:
+            other = _as_value(other)
+        x = self.data
+        y = other.data
+        data = rule(x, y)
+        if not _isfinite(data):
+            raise _overflow(op, data, self, other)
+        out = _new(Value)
+        out.data = data
+        out.grad = 0.0
+        out.label = ""
+        out._pending = 0
+        # Grad mode, as _node reads it:
+        if (_grad_everywhere or _innermost_no_grad() is None
+                or (not _innermost_no_grad().open and is_grad_enabled())):
+            out._operation = op
+            out._x, out._dx = self, y  # d/dx (x y) = y
+            out._y, out._dy = other, x  # d/dy (x y) = x
+        else:
+            out._operation = LEAF
+            out._x = out._y = None
+            out._dx = out._dy = 0.0
+        return out
+    return method
+
+
+def _binary_constant(rule, op, dx, dy):
+    def method(self, other):
+        if type(other) is not Value:
+            other = _as_value(other)
+        data = rule(self.data, other.data)
+        if not _isfinite(data):
+            raise _overflow(op, data, self, other)
+        out = _new(Value)
+        out.data = data
+        out.grad = 0.0
+        out.label = ""
+        out._pending = 0
+        # Grad mode, as _node reads it:
+        if (_grad_everywhere or _innermost_no_grad() is None
+                or (not _innermost_no_grad().open and is_grad_enabled())):
+            out._operation = op
+            out._x, out._dx = self, dx
+            out._y, out._dy = other, dy
+        else:
+            out._operation = LEAF
+            out._x = out._y = None
+            out._dx = out._dy = 0.0
+        return out
+    return method
+
+
+def _reflected_method(forward):
+    """Return the method for ``number op Value`` (``2 * v``): the number becomes a constant leaf."""
+    def method(self, other):
+        return forward(_as_value(other), self)
+    return method
+
+
+def _param_method(definition):
+    """Return the method of an op with a constant (``x ** n``, ``x.leaky_relu(slope)``)."""
+    param = definition.param
+
+    def method(self, constant=param.default):
+        return _param_op(definition, _check_real(constant, param.what))[1](self)
+    return method
+
+
+# Ops with a constant share one (Op, method) per constant value.
+_PARAM_OPS = {}
+_PARAM_OPS_MAX = 1024
+
+
+def _param_op(definition, constant):
+    """Return (the Op, the method applying it) of op `definition` with this constant."""
+    key = (definition.name, constant)
+    made = _PARAM_OPS.get(key)
+    if made is None:
+        rule, params = definition.rule, (constant,)
+        op = Op(definition.name, params, definition.text(params))
+        made = (op, _unary_method(lambda x: rule(x, constant), op))
+        if len(_PARAM_OPS) < _PARAM_OPS_MAX:
+            _PARAM_OPS[key] = made
+    return made
+
+
+def _methods(definition):
+    """Return {method name: function} that op `definition` gives Value."""
+    if definition.param is not None:
+        method = _param_method(definition)
+    elif definition.arity == 2:
+        method = _binary_method(definition, Op(definition.name))
+    else:
+        method = _unary_method(definition.rule, Op(definition.name))
+    method.__name__ = method.__qualname__ = definition.method
+    method.__doc__ = definition.rule.__doc__
+    made = {definition.method: method}
+    if definition.reflected:
+        made[definition.reflected] = _reflected_method(method)
+    return made
+
+
+def _install(definition):
+    """Give Value the methods of op `definition`; ValueError if Value already has one of the names."""
+    made = _methods(definition)
+    clash = [name for name in made if hasattr(Value, name)]
+    if clash:
+        raise ValueError(f"op {definition.name!r}: Value already has {clash[0]!r}")
+    for name, method in made.items():
+        setattr(Value, name, method)
+
+
+def _uninstall(definition):
+    for name in (definition.method, definition.reflected):
+        if name and name in vars(Value):
+            delattr(Value, name)
+    for key in [key for key in _PARAM_OPS if key[0] == definition.name]:
+        del _PARAM_OPS[key]
+
+
+def _labelled(error, *inputs):
+    """The rule's error again, naming the labels of the Values it was applied to."""
+    if len(inputs) == 1:
+        return type(error)(f"{error} (label {inputs[0].label!r})")
+    return type(error)(f"{error} (labels {inputs[0].label!r}, {inputs[1].label!r})")
+
+
+def _overflow(op, data, *inputs):
+    return OverflowError(f"op '{op}' gave {data!r} from finite inputs {tuple(value.data for value in inputs)}")
 
 
 def _node(data, op, x, dx, y=None, dy=0.0):
-    """Make the Value that `op` computed from inputs x (and y) with local derivatives dx (dy)."""
+    """Make the Value that `op` computed from inputs x (and y) with local derivatives dx (dy).
+
+    The ops that are most of a network's nodes do the same inline (above): a call per op costs.
+    """
     if not _isfinite(data):
-        inputs = (x.data,) if y is None else (x.data, y.data)
-        raise OverflowError(f"op '{op}' gave {data!r} from finite inputs {inputs}")
+        raise _overflow(op, data, x) if y is None else _overflow(op, data, x, y)
     out = _new(Value)
     out.data = data
     out.grad = 0.0
@@ -520,13 +525,11 @@ def _node(data, op, x, dx, y=None, dy=0.0):
     # (No local variable here: one more costs every node about 0.4% of a W1 step.)
     if (_grad_everywhere or _innermost_no_grad() is None
             or (not _innermost_no_grad().open and is_grad_enabled())):
-        out._op = op
-        out._x = x
-        out._dx = dx
-        out._y = y
-        out._dy = dy
+        out._operation = op
+        out._x, out._dx = x, dx
+        out._y, out._dy = y, dy
     else:
-        out._op = LEAF
+        out._operation = LEAF
         out._x = out._y = None
         out._dx = out._dy = 0.0
     return out
@@ -694,7 +697,7 @@ def _raise_anomaly(root, out, child, local):
 def _name(node):
     if node.label:
         return repr(node.label)
-    return f"<{node._op.name or 'leaf'}>"
+    return f"<{node.op or 'leaf'}>"
 
 
 def _path(root, target):
@@ -715,3 +718,6 @@ def _path(root, target):
         path.append(node)
         node = parent.get(node)
     return path[::-1]
+
+
+watch(_install, _uninstall)

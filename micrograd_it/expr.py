@@ -2,7 +2,7 @@
 
 The text is parsed with the standard library's `ast` and then walked by hand:
 only numbers, variable names, ``+ - * / **``, unary ``-``/``+`` and calls to the
-engine's own functions are accepted. Everything else (attribute access, calls
+engine's own functions (the catalogue's ops that are not operators) are accepted. Everything else (attribute access, calls
 to other names, subscripts, lambdas, comprehensions, f-strings, ``__`` names,
 huge exponents, huge or deeply nested trees) is refused with an
 `ExpressionError` naming the culprit. Nothing is ever passed to `eval`/`exec`.
@@ -15,6 +15,7 @@ import ast
 import math
 import warnings
 
+from .catalogue import CATALOGUE, View
 from .engine import Value
 
 __all__ = ["ExpressionError", "FUNCTIONS", "parse", "variables", "build", "parse_bindings"]
@@ -29,18 +30,17 @@ class ExpressionError(ValueError):
     """The expression text is not something `build` accepts (the message says what and where)."""
 
 
-# name -> (method of Value, how many extra constant arguments it may take)
-FUNCTIONS = {
-    "tanh": ("tanh", 0),
-    "exp": ("exp", 0),
-    "log": ("log", 0),
-    "sigmoid": ("sigmoid", 0),
-    "relu": ("relu", 0),
-    "softplus": ("softplus", 0),
-    "gelu": ("gelu", 0),
-    "leaky_relu": ("leaky_relu", 1),  # leaky_relu(x) or leaky_relu(x, slope)
-    "elu": ("elu", 1),  # elu(x) or elu(x, alpha)
-}
+def _functions():
+    # Every op of the catalogue called as a function (not an operator such as
+    # "+" or "**"): its name, as it is the Value method's, and its constant
+    # as an optional second argument: leaky_relu(x) or leaky_relu(x, slope).
+    return {definition.method: (definition.method, 0 if definition.param is None else 1)
+            for definition in CATALOGUE.values()
+            if definition.arity == 1 and not definition.method.startswith("__")}
+
+
+# name -> (method of Value, how many extra constant arguments it may take), read from the catalogue
+FUNCTIONS = View(_functions)
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _UNARY = {ast.USub: "-", ast.UAdd: "+"}

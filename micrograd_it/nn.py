@@ -15,36 +15,23 @@ import numbers
 import random
 
 from ._params_json import load_parameters, save_parameters
+from .catalogue import ACTIVATIONS as CATALOGUE_ACTIVATIONS
+from .catalogue import View
 from .engine import Value
 from .trace import Trace
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "Embedding", "ACTIVATIONS", "GAINS"]
 
-# name -> the Value method that applies it (None: linear, act is preact).
-# leaky_relu uses slope 0.01 and elu alpha 1.0, the engine's defaults.
-ACTIVATIONS = {
-    "tanh": Value.tanh,
-    "relu": Value.relu,
-    "sigmoid": Value.sigmoid,
-    "leaky_relu": Value.leaky_relu,
-    "elu": Value.elu,
-    "gelu": Value.gelu,
-    "linear": None,
-}
+# name -> the Value method that applies it (None: linear, act is preact): every
+# activation of the op catalogue (micrograd_it/ops.py), with its default constant
+# (leaky_relu slope 0.01, elu alpha 1.0), and "linear".
+ACTIVATIONS = View(lambda: {**{name: getattr(Value, op.method) for name, op in CATALOGUE_ACTIVATIONS.items()},
+                            "linear": None})
 
 # Gains of the "scaled" init: std(w) = gain / sqrt(fan_in) keeps the spread of
-# the pre-activations about the same from layer to layer. 5/3 for tanh and
-# sqrt(2) for the rectifiers are the values of Kaiming He et al. / PyTorch's
-# calculate_gain; sigmoid and linear use 1.
-GAINS = {
-    "tanh": 5.0 / 3.0,
-    "relu": math.sqrt(2.0),
-    "leaky_relu": math.sqrt(2.0),
-    "elu": math.sqrt(2.0),
-    "gelu": math.sqrt(2.0),
-    "sigmoid": 1.0,
-    "linear": 1.0,
-}
+# the pre-activations about the same from layer to layer (each activation's
+# gain is in its catalogue entry; linear uses 1).
+GAINS = View(lambda: {**{name: op.activation.gain for name, op in CATALOGUE_ACTIVATIONS.items()}, "linear": 1.0})
 
 
 def _describe(value):
@@ -74,11 +61,15 @@ def _check_count(count, what):
 
 
 def _make_rng(seed, rng):
-    """The random.Random to draw from: `rng` if given, else a new one seeded with `seed`."""
+    """What to draw from: `rng` if given, a new random.Random(seed) if `seed` is given, else the
+    `random` module itself (its global generator), so that ``random.seed(1337)`` makes an
+    unseeded network reproducible, as in micrograd's demo."""
     if rng is not None:
-        if not isinstance(rng, random.Random):
-            raise TypeError(f"rng must be a random.Random, got {_describe(rng)}")
+        if not (isinstance(rng, random.Random) or rng is random):
+            raise TypeError(f"rng must be a random.Random (or the random module), got {_describe(rng)}")
         return rng
+    if seed is None:
+        return random
     return random.Random(seed)
 
 
@@ -167,7 +158,8 @@ class Neuron(Module):
 
     init: "uniform" draws w from U(-1, 1) (micrograd's choice); "scaled" from
     N(0, 1) * GAINS[activation] / sqrt(fan_in); a number s from N(0, 1) * s.
-    The bias starts at `bias_init`. Draws come from `rng` or random.Random(seed).
+    The bias starts at `bias_init`. Draws come from `rng`, or random.Random(seed),
+    or without either from the `random` module (so ``random.seed(n)`` fixes them).
     """
 
     def __init__(self, fan_in, activation="tanh", init="uniform", seed=None, rng=None, bias_init=0.0):
@@ -249,7 +241,9 @@ class MLP(Module):
 
     Hidden layers use `activation`, the last one `last_activation` ("linear"
     by default: raw scores). One random.Random(seed) draws every weight in
-    order, so the same seed gives the same network bit for bit.
+    order, so the same seed gives the same network bit for bit; without `seed`
+    and `rng` the `random` module's generator draws them (``random.seed(1337)``
+    then gives the same network each run, as in micrograd's demo).
     """
 
     def __init__(self, nin, nouts, activation="tanh", init="uniform", seed=None,

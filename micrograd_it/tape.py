@@ -24,16 +24,29 @@ it by itself. `Tape.write_back()` copies the replayed values and gradients
 into the recorded Value objects, and a trace made while recording (which reads
 those objects) then shows the latest replay.
 
+Each step runs its op's rule from the catalogue (`micrograd_it.ops`), the
+same function Value's method runs, so a replay gives the object engine's
+numbers bit for bit.
+
 `backend="numpy"` returns a level-batched tape (`micrograd_it.tape_numpy`);
-it needs numpy, while this module needs only the standard library.
+it needs numpy, while this module needs only the standard library. The numpy
+tape builds on this module; this one never imports it (`record` loads a
+backend by its module name, as matplotlib loads its backends).
 """
 
+import importlib
 import math
 
+from .catalogue import CATALOGUE, PRODUCT
 from .engine import Value, _check_real
-from .tape_rules import RULES
 
-__all__ = ["record", "Tape", "RULES"]
+__all__ = ["record", "Tape", "BACKENDS"]
+
+# backend name -> the module holding its tape class (a module that may import this one)
+BACKENDS = {"python": __name__, "numpy": "micrograd_it.tape_numpy"}
+
+# How a step runs its rule (see Tape.forward).
+_UNARY, _WITH_CONSTANT, _BINARY, _CONSTANT_LOCALS, _PRODUCT_LOCALS = range(5)
 
 
 # -- recording --------------------------------------------------------------------
@@ -91,15 +104,13 @@ def record(root, inputs=(), backend="python"):
     """
     if not isinstance(root, Value):
         raise TypeError(f"record() needs a Value as root, got {root!r} ({type(root).__name__})")
-    if backend == "python":
-        return Tape(root, inputs)
-    if backend == "numpy":
-        try:
-            from .tape_numpy import NumpyTape
-        except ImportError as error:
-            raise ImportError("record(backend='numpy') needs numpy: pip install numpy") from error
-        return NumpyTape(root, inputs)
-    raise ValueError(f"record() backend must be 'python' or 'numpy', got {backend!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"record() backend must be one of {sorted(BACKENDS)}, got {backend!r}")
+    try:
+        module = importlib.import_module(BACKENDS[backend])
+    except ImportError as error:
+        raise ImportError(f"record(backend={backend!r}) needs numpy: pip install numpy") from error
+    return module.TAPE(root, inputs)
 
 
 class Tape:
@@ -115,21 +126,34 @@ class Tape:
         self.inputs = check_inputs(inputs)
         index = {node: i for i, node in enumerate(self.nodes)}
         sink = len(self.nodes)  # where unary steps send their (zero) second gradient
-        # One step per op node: (rule, out, x, y, params), all positions in the lists below.
-        self._steps = []
-        for out, node in enumerate(self.nodes):
-            if node.is_leaf:
-                continue
-            children = node.children
-            x = index[children[0]]
-            y = index[children[1]] if len(children) == 2 else sink
-            self._steps.append((RULES[node.op], out, x, y, node.op_params))
-        self._input_positions = [index.get(value) for value in self.inputs]
-        self._data = [node.data for node in self.nodes] + [0.0]
         self._dx = [0.0] * (sink + 1)
         self._dy = [0.0] * (sink + 1)
+        # One step per op node: (kind, rule, out, x, y, constant), all positions in the lists below.
+        self._steps = []
+        for out, node in enumerate(self.nodes):
+            if not node.is_leaf:
+                self._steps.append(self._step(node, out, index, sink))
+        self._input_positions = [index.get(value) for value in self.inputs]
+        self._data = [node.data for node in self.nodes] + [0.0]
         self._grad = None
         self._ready = False  # backward needs the local derivatives of a forward()
+
+    def _step(self, node, out, index, sink):
+        """The step replaying `node`; a binary op's constant local derivatives are written here, once."""
+        definition = CATALOGUE[node.op]
+        children = node.children
+        x = index[children[0]]
+        if definition.arity == 1:
+            if definition.param is None:
+                return (_UNARY, definition.rule, out, x, sink, None)
+            return (_WITH_CONSTANT, definition.rule, out, x, sink, node.op_params[0])
+        y = index[children[1]]
+        if definition.declared is None:
+            return (_BINARY, definition.rule, out, x, y, None)
+        if definition.declared == PRODUCT:
+            return (_PRODUCT_LOCALS, definition.rule, out, x, y, None)
+        self._dx[out], self._dy[out] = definition.declared
+        return (_CONSTANT_LOCALS, definition.rule, out, x, y, None)
 
     def __len__(self):
         return len(self.nodes)
@@ -147,12 +171,24 @@ class Tape:
             if position is not None:
                 data[position] = number
         dx, dy = self._dx, self._dy
-        for rule, out, x, y, params in self._steps:
-            try:
-                data[out], dx[out], dy[out] = rule(data[x], data[y], params)
-            except (ArithmeticError, ValueError) as error:
-                self._ready = False
-                raise type(error)(f"replay of {self._describe(out)}: {error}") from None
+        out = None
+        try:
+            for kind, rule, out, x, y, constant in self._steps:
+                if kind == _CONSTANT_LOCALS:  # + and -: their local derivatives were written once
+                    data[out] = rule(data[x], data[y])
+                elif kind == _PRODUCT_LOCALS:  # *: d/dx (x y) = y, d/dy (x y) = x
+                    dy[out] = a = data[x]
+                    dx[out] = b = data[y]
+                    data[out] = rule(a, b)
+                elif kind == _UNARY:
+                    data[out], dx[out] = rule(data[x])
+                elif kind == _BINARY:
+                    data[out], dx[out], dy[out] = rule(data[x], data[y])
+                else:
+                    data[out], dx[out] = rule(data[x], constant)
+        except (ArithmeticError, ValueError) as error:
+            self._ready = False
+            raise type(error)(f"replay of {self._describe(out)}: {error}") from None
         # Fast check: a sum of finite floats is finite (unless it overflows, and
         # then the exact scan below decides); one C-level sum costs far less than
         # checking every node.
@@ -176,7 +212,7 @@ class Tape:
         data, dx, dy = self._data, self._dx, self._dy
         grads = [0.0] * len(data)
         grads[len(self.nodes) - 1] = grad
-        for rule, out, x, y, params in reversed(self._steps):
+        for _, _, out, x, y, _ in reversed(self._steps):
             g = grads[out]
             # chain rule: child.grad += local * out.grad
             grads[x] += dx[out] * g
@@ -214,7 +250,7 @@ class Tape:
         return f"op '{node._op}' at node {position}{label}"
 
     def _raise_non_finite(self):
-        for rule, out, x, y, params in self._steps:
+        for _, _, out, x, y, _ in self._steps:
             for what, number in (("value", self._data[out]), ("local derivative", self._dx[out]),
                                  ("local derivative", self._dy[out])):
                 if not math.isfinite(number):
@@ -228,3 +264,6 @@ def _number(number, what):
     if not math.isfinite(number):
         raise ValueError(f"{what} needs a finite number, got {number!r}")
     return number
+
+
+TAPE = Tape  # what record() builds for this backend

@@ -9,123 +9,20 @@ assignment. Backward walks the levels downwards; each level's chain-rule step
 ``child.grad += local * out.grad`` is one multiply and one ``np.bincount``
 (which adds up the contributions of a child used several times).
 
-Use it through ``record(root, inputs, backend="numpy")``. Results equal the
+Each group runs its op's vectorised form from the catalogue
+(`micrograd_it.ops`, written beside the scalar rule; tests/test_tape.py
+checks that the two agree). Use it through
+``record(root, inputs, backend="numpy")``. Results equal the
 object engine's to rounding (numpy's tanh/exp and the order of additions may
 differ in the last bit); tests/test_tape.py checks 1e-12 relative.
 """
 
 import numpy as np
 
+from .catalogue import CATALOGUE
 from .tape import check_inputs, topological_order
 
-__all__ = ["NumpyTape", "RULES"]
-
-
-# -- one vectorised rule per op: (x, y, params) -> (out, d out/d x, d out/d y) ------
-# The numpy twins of engine.py's ops; tests/test_tape.py checks them against
-# the engine for every op.
-
-def _add(x, y, params):
-    return x + y, 1.0, 1.0
-
-
-def _sub(x, y, params):
-    return x - y, 1.0, -1.0
-
-
-def _mul(x, y, params):
-    return x * y, y, x
-
-
-def _div(x, y, params):
-    if (y == 0.0).any():
-        raise ZeroDivisionError("division by zero")
-    out = x / y
-    return out, 1.0 / y, -out / y
-
-
-def _neg(x, y, params):
-    return -x, -1.0, 0.0
-
-
-def _pow(x, y, params):
-    n = params[0]
-    if not float(n).is_integer() and (x < 0.0).any():
-        raise ValueError(f"negative base ** {n!r} is not real: non-integer exponent")
-    if n < 1.0 and n != 0.0 and (x == 0.0).any():
-        raise ZeroDivisionError(f"0.0 ** {n!r}: value or derivative is infinite at 0")
-    local = n * x ** (n - 1.0) if n != 0.0 else 0.0
-    return x**n, local, 0.0
-
-
-def _rpow(x, y, params):
-    base = params[0]
-    out = base**x
-    return out, out * np.log(base), 0.0
-
-
-def _exp(x, y, params):
-    out = np.exp(x)
-    return out, out, 0.0
-
-
-def _log(x, y, params):
-    if (x <= 0.0).any():
-        raise ValueError(f"log of non-positive value {x[x <= 0.0][0]!r}")
-    return np.log(x), 1.0 / x, 0.0
-
-
-def _tanh(x, y, params):
-    t = np.tanh(x)
-    return t, 1 - t**2, 0.0
-
-
-def _sigmoid(x, y, params):
-    e = np.exp(-np.abs(x))  # e^-x for x >= 0, e^x below: never overflows
-    s = np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
-    return s, s * (1.0 - s), 0.0
-
-
-def _relu(x, y, params):
-    positive = x > 0.0
-    return np.where(positive, x, 0.0), np.where(positive, 1.0, 0.0), 0.0
-
-
-def _leaky_relu(x, y, params):
-    slope = params[0]
-    positive = x > 0.0
-    return np.where(positive, x, slope * x), np.where(positive, 1.0, slope), 0.0
-
-
-def _elu(x, y, params):
-    alpha = params[0]
-    positive = x > 0.0
-    negative_part = np.minimum(x, 0.0)
-    return (np.where(positive, x, alpha * np.expm1(negative_part)),
-            np.where(positive, 1.0, alpha * np.exp(negative_part)), 0.0)
-
-
-def _softplus(x, y, params):
-    out = np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0.0)
-    return out, _sigmoid(x, y, params)[0], 0.0
-
-
-_GELU_C = np.sqrt(2.0 / np.pi)
-
-
-def _gelu(x, y, params):
-    cube = np.where(np.abs(x) < 1e100, x * x * x, np.copysign(np.inf, x))
-    t = np.tanh(_GELU_C * (x + 0.044715 * cube))
-    sech2 = 1.0 - t * t
-    slope = np.where(sech2 != 0.0, 0.5 * x * sech2 * _GELU_C * (1.0 + 3 * 0.044715 * x * x), 0.0)
-    return 0.5 * x * (1.0 + t), 0.5 * (1.0 + t) + slope, 0.0
-
-
-RULES = {
-    "+": _add, "-": _sub, "*": _mul, "/": _div, "neg": _neg, "**": _pow, "rpow": _rpow,
-    "exp": _exp, "log": _log, "tanh": _tanh, "sigmoid": _sigmoid, "relu": _relu,
-    "leaky_relu": _leaky_relu, "elu": _elu, "softplus": _softplus, "gelu": _gelu,
-}
+__all__ = ["NumpyTape", "TAPE"]
 
 
 def _levels(nodes):
@@ -157,7 +54,7 @@ class NumpyTape:
         self._constants_written = False
 
     def _plan(self, index, key):
-        """Return the forward groups (rule, start, x, y, params, local_start) and backward levels."""
+        """Return the forward groups (op, start, x, y, params, local_start) and backward levels."""
         groups, levels = [], []
         start, edge = 0, 0
         while start < len(self.nodes) and self.nodes[start].is_leaf:
@@ -170,10 +67,10 @@ class NumpyTape:
             x = np.array([index[node.children[0]] for node in members], dtype=np.intp)
             binary = len(members[0].children) == 2
             y = np.array([index[node.children[1]] for node in members] if binary else [], dtype=np.intp)
-            groups.append((RULES[members[0].op], start, x, y, members[0].op_params, edge))
+            groups.append((CATALOGUE[members[0].op], start, x, y, members[0].op_params, edge))
             edge += len(x) + len(y)
             start = end
-        for rule, start, x, y, params, local_start in groups:
+        for op, start, x, y, params, local_start in groups:
             outs = np.arange(start, start + len(x), dtype=np.intp)
             level = key[self.nodes[start]][0]
             if not levels or levels[-1][0] != level:
@@ -210,10 +107,13 @@ class NumpyTape:
         data[self._input_positions[known]] = new[known]
         self._ready = False
         with np.errstate(all="ignore"):  # overflow is reported below, naming the op
-            for rule, start, x, y, params, local_start in self._groups:
+            for op, start, x, y, params, local_start in self._groups:
                 end = start + len(x)
                 try:
-                    out, dx, dy = rule(data[x], data[y] if len(y) else None, params)
+                    if len(y):
+                        out, dx, dy = op.on_arrays(np, data[x], data[y])
+                    else:
+                        out, dx = op.on_arrays(np, data[x], *params)
                 except (ArithmeticError, ValueError) as error:
                     raise type(error)(f"replay of op '{self.nodes[start]._op}': {error}") from None
                 data[start:end] = out
@@ -262,10 +162,13 @@ class NumpyTape:
                     node.grad = g
 
     def _raise_non_finite(self):
-        for rule, start, x, y, params, local_start in self._groups:
+        for op, start, x, y, params, local_start in self._groups:
             end = start + len(x)
             width = end - start
             span = self._local[local_start:local_start + width * (2 if len(y) else 1)]
             if not (np.isfinite(self._data[start:end]).all() and np.isfinite(span).all()):
                 raise OverflowError(f"replay of op '{self.nodes[start]._op}' gave a non-finite value"
                                     " or local derivative")
+
+
+TAPE = NumpyTape  # what record(backend="numpy") builds

@@ -1,21 +1,22 @@
 """Hypothesis strategies for testing gradients: safe inputs per op and random expression trees.
 
 Needs the `test` extra (``pip install micrograd_it[test]``), which brings
-hypothesis. Every op of the engine has one line in `OPS`; the property tests
-of the engine and of any user's own code draw from here.
+hypothesis. `OPS` has a test case for every op of the catalogue
+(`micrograd_it.ops`: each entry's ``examples``), with inputs drawn from the
+op's domains, away from its kinks and poles; the property tests of the engine
+and of any user's own code draw from here.
 
 >>> from hypothesis import given
 >>> from micrograd_it import gradcheck
 >>> from micrograd_it.testing import expressions, well_conditioned
 """
 
-import operator
-
 try:
     from hypothesis import strategies as st
 except ImportError as error:  # pragma: no cover - only without the test extra
     raise ImportError("micrograd_it.testing needs hypothesis: pip install 'micrograd_it[test]'") from error
 
+from .catalogue import CATALOGUE, View
 from .engine import Value
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "away_from",
     "OPS",
     "op_inputs",
+    "domain_inputs",
     "Expr",
     "expressions",
     "well_conditioned",
@@ -41,40 +43,55 @@ def away_from(point, margin, low=-20.0, high=20.0):
     return st.one_of(below, above)
 
 
-def _one(strategy):
-    return st.tuples(strategy)
+KINK_MARGIN = 1e-3  # how far test inputs stay from a kink (relu's 0)
+POLE_MARGIN = 0.2  # ... and from a pole or the end of a domain (1/y and log x at 0)
 
 
-def _two(first, second):
-    return st.tuples(first, second)
+def domain_inputs(domain):
+    """Strategy for one input inside `domain` (a catalogue Domain), away from its kinks and poles."""
+    cuts = sorted([(point - KINK_MARGIN, point + KINK_MARGIN) for point in domain.kinks]
+                  + [(point - POLE_MARGIN, point + POLE_MARGIN) for point in domain.poles])
+    pieces, low = [], domain.low
+    for start, end in cuts:
+        if end <= low or start >= domain.high:
+            continue  # outside the domain: nothing to keep away from
+        if start > low:
+            pieces.append(reals(low, start))
+        low = max(low, end)
+    if low < domain.high:
+        pieces.append(reals(low, domain.high))
+    return st.one_of(pieces)
 
 
-# One line per op: (arity, how to apply it to Values, inputs kept away from
-# its kinks and domain edges). Adding an op to the engine = one line here.
-OPS = {
-    "+": (2, operator.add, _two(reals(), reals())),
-    "-": (2, operator.sub, _two(reals(), reals())),
-    "*": (2, operator.mul, _two(reals(), reals())),
-    "/": (2, operator.truediv, _two(reals(), away_from(0.0, 0.2))),
-    "neg": (1, operator.neg, _one(reals())),
-    "**2": (1, lambda x: x**2, _one(reals(-50, 50))),
-    "**3": (1, lambda x: x**3, _one(reals(-10, 10))),
-    "**-1": (1, lambda x: x**-1, _one(away_from(0.0, 0.2))),
-    "**0.5": (1, lambda x: x**0.5, _one(reals(0.05, 50))),
-    "rpow": (1, lambda x: 2.0**x, _one(reals(-20, 20))),
-    "exp": (1, Value.exp, _one(reals(-20, 10))),
-    "log": (1, Value.log, _one(reals(0.05, 50))),
-    "tanh": (1, Value.tanh, _one(reals(-30, 30))),
-    "sigmoid": (1, Value.sigmoid, _one(reals(-30, 30))),
-    "relu": (1, Value.relu, _one(away_from(0.0, 1e-3))),
-    "leaky_relu": (1, lambda x: x.leaky_relu(0.1), _one(away_from(0.0, 1e-3))),
-    "elu": (1, lambda x: x.elu(1.5), _one(away_from(0.0, 1e-3))),
-    "softplus": (1, Value.softplus, _one(reals(-30, 30))),
-    "gelu": (1, Value.gelu, _one(reals(-10, 10))),
-}
+class _Cases(View):
+    """test case name -> (arity, how to apply it to Values, strategy for its input tuples)."""
 
-# Ops whose derivative jumps at 0 and ops with a pole or a domain edge at 0.
-_KINKED = frozenset({"relu", "leaky_relu", "elu"})
+    def __init__(self):
+        super().__init__(lambda: {name: case[:3] for name, case in _cases().items()})
+        self._ops = View(lambda: {name: case[3] for name, case in _cases().items()})
+
+    def case(self, name):
+        """Return (the catalogue entry, its constant or None) of test case `name`."""
+        return self._ops[name]
+
+
+def _apply(definition, param):
+    if param is None:
+        return lambda *values: getattr(values[0], definition.method)(*values[1:])
+    return lambda value: getattr(value, definition.method)(param)
+
+
+def _cases():
+    cases = {}
+    for definition in CATALOGUE.values():
+        for name, param in definition.examples.items():
+            strategy = st.tuples(*[domain_inputs(domain) for domain in definition.domains(param)])
+            cases[name] = (definition.arity, _apply(definition, param), strategy, (definition, param))
+    return cases
+
+
+# Each op of the catalogue, as one or more test cases: "tanh", "**2", "**0.5", ...
+OPS = _Cases()
 
 
 def op_inputs(name):
@@ -116,17 +133,8 @@ class Expr:
             return f"x{self.index}"
         if self.op == "const":
             return repr(self.value)
-        if OPS[self.op][0] == 2:
-            left, right = self.args
-            return f"({left!r} {self.op} {right!r})"
-        (arg,) = self.args
-        if self.op.startswith("**"):
-            return f"({arg!r}){self.op}"
-        if self.op == "rpow":
-            return f"2.0**({arg!r})"
-        if self.op == "neg":
-            return f"-({arg!r})"
-        return f"{self.op}({arg!r})"
+        definition, param = OPS.case(self.op)
+        return definition.formula(*[repr(arg) for arg in self.args], param=param)
 
 
 def expressions(n_vars=3, max_leaves=10, ops=None):
@@ -151,28 +159,24 @@ def expressions(n_vars=3, max_leaves=10, ops=None):
     return st.recursive(leaves, extend, max_leaves=max_leaves)
 
 
-def well_conditioned(root, margin=1e-3, pole_margin=0.2, bound=1e4):
+def well_conditioned(root, margin=KINK_MARGIN, pole_margin=POLE_MARGIN, bound=1e4):
     """Return True when finite differences can be trusted on root's graph.
 
-    False when a node's value exceeds `bound`, a relu-like op's input is within
-    `margin` of its kink at 0, or a division, log or negative/fractional power
-    is within `pole_margin` of its pole at 0.
+    False when a node's value exceeds `bound`, or an op's input is within
+    `margin` of one of its kinks (relu's 0) or within `pole_margin` of one of
+    its poles (1/y, log x, x**-1 at 0), as its catalogue entry's domains say.
     """
     for node in root.nodes():
         if abs(node.data) > bound:
             return False
-        op = node.op
-        if not op:
+        if node.is_leaf:
             continue
-        inputs = node.children
-        if op in _KINKED and abs(inputs[0].data) < margin:
-            return False
-        if op == "/" and abs(inputs[1].data) < pole_margin:
-            return False
-        if op == "log" and inputs[0].data < pole_margin:
-            return False
-        if op == "**":
-            exponent = node.op_params[0]
-            if (exponent < 1 or not float(exponent).is_integer()) and abs(inputs[0].data) < pole_margin:
+        params = node.op_params
+        domains = CATALOGUE[node.op].domains(params[0] if params else None)
+        for child, domain in zip(node.children, domains):
+            x = child.data
+            if any(abs(x - kink) < margin for kink in domain.kinks):
+                return False
+            if any(abs(x - pole) < pole_margin for pole in domain.poles):
                 return False
     return True

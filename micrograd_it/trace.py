@@ -14,52 +14,55 @@ lazily, so it sees the gradients of a ``backward()`` run after the forward
 pass. It keeps the graph alive while you hold it. Tracing computes exactly the
 same ops as an untraced call: values and gradients are identical.
 
-When is a neuron saturated on one sample? When it passes (almost) no gradient:
+When is a neuron saturated on one sample? When it passes (almost) no gradient.
+Each activation's rule sits in its entry of the op catalogue (micrograd_it/ops.py):
+- by default, when its local derivative ``|d act / d preact|`` is below
+  ``1 - threshold``: relu whenever preact <= 0 (act and its derivative are 0);
+  elu's far negative tail (preact < ln(1 - threshold), about -4.6 at 0.99),
+  gelu's (preact below about -3.1), softplus's (below about -4.6); never
+  leaky_relu at thresholds >= 0.99, since its slope 0.01 always passes 1% of the
+  gradient -- the leak is what keeps it alive;
 - tanh: ``|act| > threshold`` (local derivative 1 - act**2 < 1 - threshold**2);
 - sigmoid: ``act > threshold`` or ``act < 1 - threshold``;
-- relu: ``preact <= 0`` (act is 0 and so is its local derivative);
-- leaky_relu (slope 0.01), elu (alpha 1), gelu: the local derivative
-  ``|d act / d preact|`` is below ``1 - threshold``. That is elu's far negative
-  tail (preact < ln(1 - threshold), about -4.6 at 0.99) and gelu's (preact
-  below about -3.1); never for leaky_relu at thresholds >= 0.99, since its
-  slope 0.01 always passes 1% of the gradient -- the leak is what keeps it alive;
 - linear: never.
+The rule is computed from the op's own local derivative (the numbers training
+uses), never through backward(), so it is the same inside and outside no_grad().
 A neuron is dead when it is saturated on every sample of the traced batch.
 """
 
 import math
 
-from .engine import Value
+from .catalogue import ACTIVATIONS
 
-__all__ = ["Trace", "LayerTrace", "is_saturated"]
+__all__ = ["Trace", "LayerTrace", "is_saturated", "saturation_rule"]
 
 
-def _gelu_slope(x):
-    """The local derivative of Value.gelu at x, from the engine itself (its maths lives in one place)."""
-    preact = Value(x)
-    preact.gelu().backward()
-    return preact.grad
+def _never(preact, act, threshold):
+    return False
+
+
+def saturation_rule(activation):
+    """Return the function ``(preact, act, threshold) -> bool`` saying when a neuron with this
+    activation passes (almost) no gradient; raises ValueError for an unknown activation."""
+    if activation == "linear":
+        return _never
+    op = ACTIVATIONS.get(activation)
+    if op is None:
+        raise ValueError(f"unknown activation {activation!r}; known: {sorted(ACTIVATIONS) + ['linear']}")
+    if op.activation.saturated is not None:
+        return op.activation.saturated
+    local_at = op.local_at
+
+    def local_below(preact, act, threshold):
+        # local derivative below 1 - threshold, written as `local + threshold < 1`
+        # because 1 - 0.99 is 0.010000000000000009 in floats
+        return abs(local_at(preact)) + threshold < 1.0
+    return local_below
 
 
 def is_saturated(activation, preact, act, threshold=0.99):
     """Return True when a neuron with this `activation`, `preact` and `act` passes (almost) no gradient."""
-    if activation == "tanh":
-        return abs(act) > threshold
-    if activation == "sigmoid":
-        return act > threshold or act < 1.0 - threshold
-    if activation == "relu":
-        return preact <= 0.0
-    # The rectifier family: local derivative below 1 - threshold, written as
-    # `slope + threshold < 1` because 1 - 0.99 is 0.010000000000000009 in floats.
-    if activation == "leaky_relu":
-        return preact <= 0.0 and 0.01 + threshold < 1.0
-    if activation == "elu":
-        return preact <= 0.0 and math.exp(preact) + threshold < 1.0
-    if activation == "gelu":
-        return abs(_gelu_slope(preact)) + threshold < 1.0
-    if activation == "linear":
-        return False
-    raise ValueError(f"unknown activation {activation!r}")
+    return saturation_rule(activation)(preact, act, threshold)
 
 
 def _check_threshold(threshold):
@@ -122,8 +125,9 @@ class LayerTrace:
     def saturated(self, threshold=0.99):
         """samples x neurons of bools: saturated on that sample (see the module docstring per activation)."""
         threshold = _check_threshold(threshold)
+        saturated = saturation_rule(self.activation)
         return [
-            [is_saturated(self.activation, preact.data, act.data, threshold) for preact, act in zip(prow, arow)]
+            [saturated(preact.data, act.data, threshold) for preact, act in zip(prow, arow)]
             for prow, arow in zip(self.preact_nodes, self.act_nodes)
         ]
 

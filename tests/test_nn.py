@@ -4,6 +4,7 @@ seeding, names, save/load, and training on two moons."""
 import json
 import math
 import os
+import random
 import re
 import statistics
 import sys
@@ -24,6 +25,7 @@ HAND = {
     "leaky_relu": lambda x: x if x > 0 else 0.01 * x,
     "elu": lambda x: x if x > 0 else math.exp(x) - 1.0,
     "gelu": lambda x: 0.5 * x * (1.0 + math.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3))),
+    "softplus": lambda x: math.log(1.0 + math.exp(x)),
     "linear": lambda x: x,
 }
 INITS = ["uniform", "scaled", 0.7]
@@ -70,6 +72,32 @@ def test_same_seed_same_network_bit_for_bit():
     data = [p.data for p in first.parameters()]
     assert data == [p.data for p in second.parameters()]
     assert data != [p.data for p in third.parameters()]
+
+
+def test_random_seed_makes_an_unseeded_network_reproducible():
+    # micrograd's demo: random.seed(1337), then MLP(...) gives the same network on every run
+    random.seed(1337)
+    first = [p.data for p in MLP(2, [16, 16, 1]).parameters()]
+    random.seed(1337)
+    assert first == [p.data for p in MLP(2, [16, 16, 1]).parameters()]
+    # the draws are the random module's own: the same as random.Random(1337), i.e. as seed=1337
+    assert first == [p.data for p in MLP(2, [16, 16, 1], seed=1337).parameters()]
+    random.seed(1337)
+    assert [v.data for row in Embedding(5, 3).C for v in row] == [v.data for row in Embedding(5, 3, seed=1337).C for v in row]
+    random.seed(1337)
+    assert [n.w[0].data for n in Layer(3, 4).neurons] == [n.w[0].data for n in Layer(3, 4, seed=1337).neurons]
+
+
+def test_an_explicit_seed_ignores_and_leaves_the_random_module_alone():
+    random.seed(1)
+    state = random.getstate()
+    first = [p.data for p in MLP(2, [4, 1], seed=7).parameters()]
+    assert random.getstate() == state  # seed= draws from its own generator
+    random.seed(2)
+    assert first == [p.data for p in MLP(2, [4, 1], seed=7).parameters()]
+    assert first == [p.data for p in MLP(2, [4, 1], rng=random.Random(7)).parameters()]
+    with pytest.raises(TypeError, match="rng must be a random.Random"):
+        MLP(2, [4, 1], rng=7)
 
 
 def test_named_parameters_are_stable_dotted_names():
@@ -247,7 +275,7 @@ def test_mlp_reaches_97_percent_on_two_moons():
 
 TORCH_ACTIVATIONS = {
     "tanh": "tanh", "relu": "relu", "sigmoid": "sigmoid", "elu": "elu", "linear": None,
-    "leaky_relu": "leaky_relu", "gelu": "gelu",
+    "leaky_relu": "leaky_relu", "gelu": "gelu", "softplus": "softplus",
 }
 
 

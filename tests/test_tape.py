@@ -1,4 +1,4 @@
-"""Compiled replay: every rule against the engine's op, replays against the object engine, errors."""
+"""Compiled replay: every op's scalar and vectorised forms against the engine, replays against the object engine, errors."""
 
 import math
 import subprocess
@@ -10,12 +10,11 @@ from hypothesis import strategies as st
 
 from micrograd_it import Value
 from micrograd_it.nn import MLP
-from micrograd_it.tape import RULES, record
+from micrograd_it.catalogue import CATALOGUE
+from micrograd_it.tape import record
 from micrograd_it.testing import OPS, expressions, op_inputs, reals
 
 BACKENDS = ["python", pytest.param("numpy", marks=pytest.mark.filterwarnings("error"))]
-ENGINE_OPS = {"+", "-", "*", "/", "neg", "**", "rpow", "exp", "log", "tanh", "sigmoid",
-              "relu", "leaky_relu", "elu", "softplus", "gelu"}
 
 
 def close(replayed, expected, scale):
@@ -40,46 +39,55 @@ def engine_result(build, xs):
     return root.data, [value.grad for value in inputs], max([1.0] + terms), max([1.0] + values)
 
 
-# -- the rules are the engine's ops -------------------------------------------------
+# -- the catalogue's forms are the engine's ops ---------------------------------------
+# A replay runs each op's catalogue entry (the scalar rule, or its vectorised
+# form); the Value method was made from the same entry. These tests check the
+# results agree, so that a vectorised form written beside a rule cannot drift.
 
-def test_rules_cover_every_engine_op():
-    assert set(RULES) == ENGINE_OPS
-    np_rules = pytest.importorskip("micrograd_it.tape_numpy").RULES
-    assert set(np_rules) == ENGINE_OPS
+def _definition_and_inputs(name, xs):
+    """The op behind test case `name`, and its rule's arguments at xs (the constant last)."""
+    definition, param = OPS.case(name)
+    return definition, list(xs) + ([] if param is None else [param])
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
 @given(data=st.data())
-def test_python_rules_give_the_engines_value_and_local_derivatives_bit_for_bit(name, data):
+def test_scalar_rules_give_the_engines_value_and_local_derivatives_bit_for_bit(name, data):
     _, apply, _ = OPS[name]
     xs = data.draw(op_inputs(name))
     node = apply(*[Value(x) for x in xs])
-    y = xs[1] if len(xs) == 2 else 0.0
-    assert RULES[node.op](xs[0], y, node.op_params) == (node.data, node._dx, node._dy)
+    definition, args = _definition_and_inputs(name, xs)
+    result = definition.evaluate(*args)
+    assert result == ((node.data, node._dx, node._dy) if len(xs) == 2 else (node.data, node._dx))
+    assert node.op == definition.name and node.op_params == tuple(args[len(xs):])
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
 @given(data=st.data())
-def test_numpy_rules_give_the_engines_value_and_local_derivatives(name, data):
+def test_vectorised_forms_agree_with_the_engine_on_random_inputs(name, data):
     np = pytest.importorskip("numpy")
-    from micrograd_it.tape_numpy import RULES as NP_RULES
-
     _, apply, _ = OPS[name]
     rows = data.draw(st.lists(op_inputs(name), min_size=1, max_size=5))
     nodes = [apply(*[Value(x) for x in xs]) for xs in rows]
-    x = np.array([xs[0] for xs in rows])
-    y = np.array([xs[1] for xs in rows]) if len(rows[0]) == 2 else None
+    columns = [np.array([xs[i] for xs in rows]) for i in range(len(rows[0]))]
+    definition, args = _definition_and_inputs(name, columns)
     with np.errstate(all="ignore"):
-        out, dx, dy = NP_RULES[nodes[0].op](x, y, nodes[0].op_params)
-    out, dx, dy = (np.broadcast_to(a, x.shape) for a in (out, dx, dy))
+        result = definition.on_arrays(np, *args)
+    assert len(result) == 1 + len(columns), f"op {definition.name!r}: its vectorised form returns {len(result)} values"
+    result = [np.broadcast_to(part, columns[0].shape) for part in result]
     for i, node in enumerate(nodes):
-        for got, want in ((out[i], node.data), (dx[i], node._dx), (dy[i], node._dy)):
+        for got, want in zip([part[i] for part in result], (node.data, node._dx, node._dy)):
             # numpy's tanh/exp may round differently from the math module's in the
             # last bits (a few 1e-16 near 1); where an op then subtracts nearly
             # equal numbers (gelu's 1 + tanh near -1, times x) a tiny result keeps
             # that absolute error, scaled by the size of the input.
             scale = max([1.0] + [abs(v) for v in rows[i]])
-            assert math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-14 * scale), (rows[i], got, want)
+            assert math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-14 * scale), (definition.name, rows[i], got, want)
+
+
+def test_every_op_of_the_catalogue_has_a_test_case():
+    missing = sorted(set(CATALOGUE) - {OPS.case(name)[0].name for name in OPS})
+    assert not missing, f"ops without a test case in the strategies: {missing}"
 
 
 # -- replays equal the object engine -----------------------------------------------

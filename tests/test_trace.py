@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from micrograd_it import Value, no_grad
 from micrograd_it.losses import mse
-from micrograd_it.nn import MLP, Layer, Module
+from micrograd_it.nn import ACTIVATIONS, MLP, Layer, Module
 from micrograd_it.trace import is_saturated
 
 X = [[0.5, -1.0], [1.5, 0.25], [-0.7, 0.9], [0.0, 2.0]]
@@ -265,3 +265,22 @@ def test_the_seed_experiment_of_the_readme_holds_qualitatively():
     # a bias shifts every pre-activation the same way: whole columns saturate
     (_, _), (_, biased_dead) = hidden_layer_stats(MLP(2, [32, 32, 1], init="scaled", seed=0, bias_init=3.0), X)
     assert biased_dead > 0
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_trace_numbers_are_the_same_inside_and_outside_no_grad(activation):
+    # The saturation rule reads the op's local derivative from the catalogue, never a backward()
+    # that no_grad would switch off (gelu's numbers, read inside no_grad, were 100% saturated before).
+    net = MLP(2, [8, 8, 1], activation=activation, init="scaled", seed=5)
+    X = [[0.3 * i - 2.0, 1.5 - 0.2 * i] for i in range(12)]
+
+    def numbers(tr):
+        return [(lt.preact, lt.act, [(lt.saturated(t), lt.dead(t), lt.summary(t)) for t in (0.9, 0.99)])
+                for lt in tr.layers]
+    with net.trace() as outside:
+        [net(x) for x in X]
+    with no_grad():
+        with net.trace() as inside:
+            [net(x) for x in X]
+        read_inside = numbers(inside)
+    assert read_inside == numbers(outside) == numbers(inside)

@@ -6,15 +6,23 @@ edge carries the |gradient| flowing back along it. `collect` does this; the
 styling and the DOT text are `viz.graph`'s job.
 """
 
+from micrograd_it.catalogue import ACTIVATIONS as CATALOGUE_ACTIVATIONS
 from micrograd_it.engine import Value
 
-__all__ = ["collect", "number_text", "SATURATED_LOCAL", "ACTIVATIONS"]
+__all__ = ["collect", "number_text", "SATURATED_LOCAL", "ACTIVATIONS", "is_flat"]
 
 # An activation whose local derivative is below this passes less than 2% of the
 # gradient: tanh with |t| > 0.99 (1 - t**2 < 0.0199), sigmoid near 0 or 1, relu off.
 SATURATED_LOCAL = 0.02
 STRONGEST_EDGES = 4  # edges drawn into each collapsed neuron from the previous layer
-ACTIVATIONS = {"tanh", "sigmoid", "relu", "leaky_relu", "elu", "softplus", "gelu"}
+# The ops that count as "flat" when their local derivative is below SATURATED_LOCAL:
+# every activation of the op catalogue (micrograd_it/ops.py), read live from it.
+ACTIVATIONS = CATALOGUE_ACTIVATIONS
+
+
+def is_flat(value):
+    """True when `value` was made by an activation whose local derivative is below SATURATED_LOCAL."""
+    return value.op in ACTIVATIONS and abs(value._dx) < SATURATED_LOCAL
 
 
 def number_text(x):
@@ -136,7 +144,7 @@ def _value_unit(value, key, root, param_names, grads_ran, vanish_tol):
         unit.grad_flow = abs(value.grad)
         if len(value.children) == 1:
             unit.local = value._dx
-        unit.flat = value.op in ACTIVATIONS and abs(value._dx) < SATURATED_LOCAL
+        unit.flat = is_flat(value)
     return unit
 
 
@@ -303,6 +311,7 @@ def _title(root, values, grads_ran, vanish_tol, notes):
     else:
         vanished = sum(abs(value.grad) <= vanish_tol for value in values)
         lines.append(f"{_count(vanished, 'Value')} with |grad| <= {vanish_tol:g} (vanished)")
-    flat = sum(value.op in ACTIVATIONS and abs(value._dx) < SATURATED_LOCAL for value in values)
+    activations = set(ACTIVATIONS)  # once, not a catalogue look-up per Value
+    flat = sum(value.op in activations and abs(value._dx) < SATURATED_LOCAL for value in values)
     lines[-1] += f", {_count(flat, 'flat activation')} (local derivative < {SATURATED_LOCAL})"
     return "\n".join(lines + notes)

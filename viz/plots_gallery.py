@@ -11,21 +11,18 @@ import math
 import numpy as np
 
 from micrograd_it import Value
+from micrograd_it.catalogue import ACTIVATIONS
 from micrograd_it.trace import is_saturated
 
 from ._arrays import as_array
 from .display import draws_figure, new_figure
 from .plots_common import BLUE, SATURATED_SHADE, VERMILLION, check_threshold
 
-# (name the trace uses, title, the Value method applying it with the engine's default constants)
-GALLERY = (
-    ("tanh", "tanh", Value.tanh),
-    ("sigmoid", "sigmoid", Value.sigmoid),
-    ("relu", "relu", Value.relu),
-    ("leaky_relu", "leaky_relu (slope 0.01: never saturates)", Value.leaky_relu),
-    ("elu", "elu (alpha 1)", Value.elu),
-    ("gelu", "gelu (tanh approximation)", Value.gelu),
-)
+def gallery():
+    """Return [(name, title, the Value method applying it with the engine's default constant)]:
+    every activation of the op catalogue (micrograd_it/ops.py), in its order."""
+    return [(name, f"{name} ({op.activation.caption})" if op.activation.caption else name, getattr(Value, op.method))
+            for name, op in ACTIVATIONS.items()]
 
 
 def activation_and_derivative(activate, xs):
@@ -61,23 +58,31 @@ def _panel(ax, name, title, activate, xs, threshold):
 
 @draws_figure
 def activation_gallery(xs=None, threshold=0.99, fig=None):
-    """Draw tanh, sigmoid, relu, leaky relu, elu and gelu with their backward() derivatives; return the Figure.
+    """Draw every activation of the op catalogue with its backward() derivative; return the Figure.
 
     `xs`: the inputs to evaluate (default 601 points in [-6, 6]); `threshold`: the
     saturation rule shaded grey (the trace's, 0.99 by default); `fig`: a Figure to
-    draw six panels into (a new one when None). Each panel's lines carry
-    gid "activation" and "derivative". Raises TypeError/ValueError for bad xs or threshold.
+    draw the panels into (a new one when None), up to four per row. Each panel's
+    lines carry gid "activation" and "derivative". Raises TypeError/ValueError for
+    bad xs or threshold.
     """
     threshold = check_threshold(threshold)
     xs = np.linspace(-6.0, 6.0, 601) if xs is None else np.sort(as_array(xs, "activation_gallery xs", max_ndim=1))
+    panels = gallery()
+    rows = -(-len(panels) // 4)
+    columns = -(-len(panels) // rows)
     if fig is None:
-        fig = new_figure((11, 6.6))
-    axes = fig.subplots(2, 3, sharex=True)
-    for ax, (name, title, activate) in zip(axes.ravel(), GALLERY):
+        fig = new_figure((3.7 * columns, 3.3 * rows))
+    axes = fig.subplots(rows, columns, sharex=True, squeeze=False).ravel()
+    for ax, (name, title, activate) in zip(axes, panels):
         _panel(ax, name, title, activate, xs, threshold)
-    for ax in axes[1]:
-        ax.set_xlabel("x (pre-activation)")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
+    for index, ax in enumerate(axes):
+        if index >= len(panels):
+            ax.remove()  # an empty place in the last row
+        elif index + columns >= len(panels):  # the lowest panel of its column
+            ax.set_xlabel("x (pre-activation)")
+            ax.xaxis.set_tick_params(labelbottom=True)
+    handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, ["saturated", "activation f(x)", "derivative f'(x), from backward()"],
                loc="outside lower center", ncols=3, fontsize=10, frameon=False)
     fig.suptitle("Activations (solid) and their derivatives computed by backward() (dashed)\n"

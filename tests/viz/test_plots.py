@@ -16,6 +16,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from micrograd_it import Value, is_grad_enabled  # noqa: E402
 from micrograd_it.losses import mse  # noqa: E402
+from micrograd_it.catalogue import ACTIVATIONS  # noqa: E402
 from micrograd_it.nn import MLP  # noqa: E402
 from viz.plots import (activation_gallery, activation_hist, decision_boundary, grad_data_ratio,  # noqa: E402
                        grad_hist, loss_curve, preact_hist, saturation_map, update_ratio_history)
@@ -185,6 +186,7 @@ CLOSED_FORMS = {
     "relu": (lambda x: max(x, 0.0), lambda x: 1.0 if x > 0 else 0.0),
     "leaky_relu": (lambda x: x if x > 0 else 0.01 * x, lambda x: 1.0 if x > 0 else 0.01),
     "elu": (lambda x: x if x > 0 else math.exp(x) - 1, lambda x: 1.0 if x > 0 else math.exp(x)),
+    "softplus": (lambda x: math.log(1 + math.exp(x)), _sigmoid),
     "gelu": (
         lambda x: 0.5 * x * (1 + math.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))),
         lambda x: (0.5 * (1 + math.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
@@ -194,17 +196,34 @@ CLOSED_FORMS = {
 }
 
 
-def test_gallery_curves_equal_closed_forms():
-    fig = activation_gallery()
-    assert len(fig.axes) == 6
-    for ax, name in zip(fig.axes, CLOSED_FORMS):
-        assert ax.get_title().startswith(name)
-        function, derivative = CLOSED_FORMS[name]
+def _gallery_lines(fig):
+    """{activation name: (xs, act ys, derivative ys)} of each panel, by the name its title starts with."""
+    panels = {}
+    for ax in fig.axes:
         (act_line,) = [line for line in ax.lines if line.get_gid() == "activation"]
         (grad_line,) = [line for line in ax.lines if line.get_gid() == "derivative"]
-        xs = act_line.get_xdata()
-        assert np.allclose(act_line.get_ydata(), [function(x) for x in xs], rtol=0, atol=1e-9)
-        assert np.allclose(grad_line.get_ydata(), [derivative(x) for x in xs], rtol=0, atol=1e-9)
+        panels[ax.get_title().split(" ")[0]] = (act_line.get_xdata(), act_line.get_ydata(), grad_line.get_ydata())
+    return panels
+
+
+def test_gallery_curves_equal_closed_forms():
+    panels = _gallery_lines(activation_gallery())
+    for name, (function, derivative) in CLOSED_FORMS.items():
+        xs, acts, grads = panels[name]
+        assert np.allclose(acts, [function(x) for x in xs], rtol=0, atol=1e-9)
+        assert np.allclose(grads, [derivative(x) for x in xs], rtol=0, atol=1e-9)
+
+
+def test_gallery_has_a_panel_per_activation_of_the_catalogue_with_its_derivative():
+    xs = np.linspace(-5.0, 5.0, 41) + 0.0123  # no point on a kink at 0
+    panels = _gallery_lines(activation_gallery(xs=xs))
+    assert list(panels) == list(ACTIVATIONS), "one panel per activation, in catalogue order"
+    for name, (xs, acts, grads) in panels.items():
+        activate = getattr(Value, ACTIVATIONS[name].method)
+        assert list(acts) == [activate(Value(float(x))).data for x in xs], name  # the engine's own values
+        h = 1e-6  # and the dashed line is the slope of the solid one (central differences)
+        slopes = [(activate(Value(x + h)).data - activate(Value(x - h)).data) / (2 * h) for x in xs]
+        assert np.allclose(grads, slopes, rtol=1e-5, atol=1e-6), name
 
 
 def test_gallery_shades_where_tanhs_derivative_is_below_0_02():
@@ -322,7 +341,7 @@ def test_every_function_draws_on_the_ax_it_is_given_and_returns_it(draw):
 
 def test_the_gallery_draws_into_the_figure_it_is_given_and_returns_it():
     fig = Figure()
-    assert activation_gallery(xs=[-1.0, 0.0, 1.0], fig=fig) is fig and len(fig.axes) == 6
+    assert activation_gallery(xs=[-1.0, 0.0, 1.0], fig=fig) is fig and len(fig.axes) == len(ACTIVATIONS)
 
 
 def test_no_figure_changes_rcparams_or_imports_pyplot():
