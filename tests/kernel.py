@@ -14,8 +14,9 @@ nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
 # A first cell that records, for every cell run after it, how many matplotlib Figures were made during
-# it (any Figure: ours, pyplot's, a user's Figure()), keyed by execution count; REPORT_FIGURES, run last,
-# prints the counts as JSON.
+# it (any Figure: ours, pyplot's, a user's Figure()), keyed by the cell's source (the execution
+# count is no key: IPython 8 and 9 number a cell at different moments; two identical cells would add up); REPORT_FIGURES, run
+# last, prints the counts as JSON.
 COUNT_FIGURES = """\
 import json as _json, matplotlib.figure as _mf
 _figures_made, _cell = {}, [None]
@@ -25,7 +26,7 @@ def _counting_init(self, *args, **kwargs):
     _figures_made[_cell[0]] = _figures_made.get(_cell[0], 0) + 1
 _mf.Figure.__init__ = _counting_init
 def _pre_run_cell(info):
-    _cell[0] = get_ipython().execution_count  # the number the cell being run will show
+    _cell[0] = info.raw_cell
 get_ipython().events.register("pre_run_cell", _pre_run_cell)
 """
 REPORT_FIGURES = "print(_json.dumps(_figures_made))"
