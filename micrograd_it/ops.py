@@ -302,3 +302,17 @@ def gelu_arrays(np, x):
     sech2 = 1.0 - t * t
     slope = np.where(sech2 != 0.0, 0.5 * x * sech2 * _GELU_C * (1.0 + 3 * 0.044715 * x * x), 0.0)
     return 0.5 * x * (1.0 + t), 0.5 * (1.0 + t) + slope
+
+
+# -- trigonometry ------------------------------------------------------------------
+
+@unary("sin", forward="sin x", local="cos x")
+def sin(x):
+    """Return sin(x)."""
+    # d/dx sin(x) = cos(x)
+    return math.sin(x), math.cos(x)
+
+
+@sin.vectorised
+def sin_arrays(np, x):
+    return np.sin(x), np.cos(x)
