@@ -4,8 +4,8 @@ import sys
 
 import pytest
 
-from micrograd_it import _files
-from micrograd_it._files import atomic_write
+from micrograd_it import files
+from micrograd_it.files import atomic_write
 
 
 def test_atomic_write_replaces_whole_file(tmp_path):
@@ -143,7 +143,7 @@ def _write_interrupted_at_line(path, content, at_line):
 
     def tracer(frame, event, arg):
         nonlocal seen
-        if frame.f_code.co_filename != _files.__file__:
+        if frame.f_code.co_filename != files.__file__:
             return None
         if event == "line":
             seen += 1

@@ -33,7 +33,7 @@ import os
 from contextlib import contextmanager
 from importlib import resources
 
-from micrograd_it._files import atomic_write
+from micrograd_it.files import atomic_write
 from micrograd_it.engine import Value
 
 from .explore_steps import backward_order, expression_names, local_derivatives, local_text, replay
