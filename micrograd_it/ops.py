@@ -195,8 +195,8 @@ def tanh_arrays(np, x):
 # sigmoid use the usual rules on their output (|h| > 0.99 for tanh).
 
 @unary("sigmoid", domain=Domain(-30.0, 30.0), forward="s = 1/(1+e⁻ˣ)", local="s (1 - s)",
-       activation=Activation(gain=1.0, saturated=lambda preact, act, threshold: act > threshold
-                             or act < 1.0 - threshold))
+       activation=Activation(gain=1.0, saturated=lambda preact, act, threshold: (act > threshold)
+                             | (act < 1.0 - threshold)))
 def sigmoid(x):
     """Return 1 / (1 + e**-x), computed without overflow for any finite input."""
     if x >= 0.0:
