@@ -175,7 +175,7 @@ def main(argv=None):
     results.update(run_rounds(seed_jobs, 1 if args.quick else 3))
     report(results, w1_engines, verdicts, chain_sizes, scaling, batches, rounds, started, args.quick)
     if args.json:
-        from micrograd_it._files import atomic_write
+        from micrograd_it.files import atomic_write
 
         atomic_write(args.json, json.dumps({" | ".join(map(str, k)): v for k, v in results.items()}, indent=1))
 

@@ -8,6 +8,7 @@ import argparse
 import os
 
 from micrograd_it import Value
+from micrograd_it.catalogue import ACTIVATIONS
 from viz.save import save_figure
 from viz.plots import activation_gallery
 
@@ -18,11 +19,11 @@ def main(out_dir):
     print("local derivative d act / d x, computed by backward():")
     points = [-5.0, -2.0, 0.0, 2.0, 5.0]
     print(f"{'':>11}" + "".join(f"{x:>9g}" for x in points))
-    for name in ["tanh", "sigmoid", "relu", "leaky_relu", "elu", "softplus", "gelu"]:
+    for name, op in ACTIVATIONS.items():  # every activation of the op catalogue (micrograd_it/ops.py)
         slopes = []
         for x in points:
             leaf = Value(x)
-            getattr(leaf, name)().backward()
+            getattr(leaf, op.method)().backward()
             slopes.append(leaf.grad)
         print(f"{name:>11}" + "".join(f"{slope:>9.4f}" for slope in slopes))
     print("Where the derivative is ~0 (tanh and sigmoid far from 0, relu below 0) the gradient dies.")

@@ -1,4 +1,9 @@
-"""micrograd_it: a scalar autograd engine that shows where and why gradients die."""
+"""The engine package: a scalar autograd engine that shows where and why gradients die.
+
+Here: `Value` and its ops, `backward`, the modes, `gradcheck`, and the nets
+(`Module` ... `MLP`, `Embedding`, `SGD`); standard library only. The pictures
+are the package `viz`, the command and the study `micrograd_it_app`.
+"""
 
 from ._gc import gc_paused
 from .engine import AnomalyError, Op, Value, detect_anomaly, is_anomaly_enabled, is_grad_enabled, no_grad

@@ -1,4 +1,4 @@
-"""gc_paused(): switch Python's cyclic garbage collector off around engine work, and back on after.
+"""Pausing Python's cyclic garbage collector around engine work: `gc_paused()`, and back on after.
 
 The engine's graphs hold no reference cycles (no per-node closures: each
 node keeps its local derivatives as floats), so reference counting frees a

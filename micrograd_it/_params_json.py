@@ -6,7 +6,7 @@ import json
 import math
 import os
 
-from ._files import atomic_write
+from .files import atomic_write
 
 __all__ = ["save_parameters", "load_parameters"]
 

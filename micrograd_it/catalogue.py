@@ -62,7 +62,9 @@ class Activation:
     ``gain``: std(w) * sqrt(fan_in) of the "scaled" init. ``saturated(preact,
     act, threshold)``: when one neuron on one sample passes (almost) no
     gradient; None for the default rule, the local derivative below
-    ``1 - threshold``. ``caption``: a few words for the gallery's title.
+    ``1 - threshold``. It is applied to floats and, by the torch traces, to
+    whole tensors, so it is written elementwise (``|``, not ``or``).
+    ``caption``: a few words for the gallery's title.
     """
 
     __slots__ = ("gain", "saturated", "caption")

@@ -195,8 +195,8 @@ def tanh_arrays(np, x):
 # sigmoid use the usual rules on their output (|h| > 0.99 for tanh).
 
 @unary("sigmoid", domain=Domain(-30.0, 30.0), forward="s = 1/(1+e⁻ˣ)", local="s (1 - s)",
-       activation=Activation(gain=1.0, saturated=lambda preact, act, threshold: act > threshold
-                             or act < 1.0 - threshold))
+       activation=Activation(gain=1.0, saturated=lambda preact, act, threshold: (act > threshold)
+                             | (act < 1.0 - threshold)))
 def sigmoid(x):
     """Return 1 / (1 + e**-x), computed without overflow for any finite input."""
     if x >= 0.0:
@@ -302,3 +302,17 @@ def gelu_arrays(np, x):
     sech2 = 1.0 - t * t
     slope = np.where(sech2 != 0.0, 0.5 * x * sech2 * _GELU_C * (1.0 + 3 * 0.044715 * x * x), 0.0)
     return 0.5 * x * (1.0 + t), 0.5 * (1.0 + t) + slope
+
+
+# -- trigonometry ------------------------------------------------------------------
+
+@unary("sin", forward="sin x", local="cos x")
+def sin(x):
+    """Return sin(x)."""
+    # d/dx sin(x) = cos(x)
+    return math.sin(x), math.cos(x)
+
+
+@sin.vectorised
+def sin_arrays(np, x):
+    return np.sin(x), np.cos(x)

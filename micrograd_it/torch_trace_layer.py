@@ -7,15 +7,16 @@ the traced tensor), its columns neurons (every other dimension, flattened; a
 1-D tensor is one sample). Several calls of the same layer add rows.
 
 Saturated, per sample and neuron, by the engine's rules (`micrograd_it.trace`):
-- tanh: ``|act| > threshold``; sigmoid: ``act > threshold`` or ``act < 1 - threshold``, compared
+- an activation whose catalogue entry has its own rule (tanh: ``|act| > threshold``; sigmoid:
+  ``act > threshold`` or ``act < 1 - threshold``): that rule, applied to the tensors, so compared
   in the tensor's dtype as PyTorch compares ``h.abs() > 0.99`` (in float64, the engine's numbers);
 - every other activation (relu, leaky_relu with its slope, elu with its alpha,
   gelu exact or tanh-approximated, silu, softplus, ...): its local derivative
   ``|d act / d preact|``, computed by torch's own autograd, is below ``1 - threshold``.
   For relu that is ``preact <= 0``, as in the engine; tests check every rule
   against `micrograd_it.trace.is_saturated`.
-The rules are written here with tensors because a training loop asks for them on
-every step; a per-element Python call would cost more than the training step.
+The rules run on whole tensors because a training loop asks for them on every
+step; a per-element Python call would cost more than the training step.
 """
 
 import contextlib
@@ -25,6 +26,7 @@ import threading
 import numpy as np
 import torch
 
+from .catalogue import ACTIVATIONS
 from .trace import LayerTrace
 
 __all__ = ["TorchLayerTrace", "check_threshold", "paused", "is_paused"]
@@ -155,12 +157,12 @@ class TorchLayerTrace:
         return self._saturated(check_threshold(threshold), self.act)
 
     def _saturated(self, threshold, act):
-        # tanh and sigmoid compare `act` in its own dtype, as PyTorch's `h.abs() > 0.99` does (and viz does
-        # for a raw tensor): float32(0.99) = 0.9900000095 is not above 0.99 there. float64 is the engine's.
-        if self.activation == "tanh":
-            return act.abs() > threshold
-        if self.activation == "sigmoid":
-            return (act > threshold) | (act < 1.0 - threshold)
+        op = ACTIVATIONS.get(self.activation)
+        if op is not None and op.activation.saturated is not None:
+            # The catalogue's own rule (tanh's |act| > threshold, sigmoid's), on whole tensors: `act` is
+            # compared in its own dtype, as PyTorch's `h.abs() > 0.99` is (and viz does for a raw tensor):
+            # float32(0.99) = 0.9900000095 is not above 0.99 there. float64 is the engine's.
+            return op.activation.saturated(self.preact, act, threshold)
         # `slope + threshold < 1`, not `slope < 1 - threshold`: 1 - 0.99 is 0.010000000000000009 in floats
         return self.local_derivative().double().abs() + threshold < 1.0
 

@@ -1,4 +1,4 @@
-"""micrograd_it_app: the application -- the `micrograd-it` command, the saturation study and its report.
+"""The application: the `micrograd-it` command, the saturation study and its report.
 
 It uses the engine and nets (`micrograd_it`) and the picture library (`viz`);
 neither of them imports it. `micrograd_it/__main__.py` is the one door from

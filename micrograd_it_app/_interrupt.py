@@ -1,4 +1,4 @@
-"""Ctrl-C that is never lost.
+"""Ctrl-C in the command: an interrupt that is never lost, even where Python swallows it.
 
 Python drops a KeyboardInterrupt that lands inside a weakref callback or a
 ``__del__`` (it prints "Exception ignored in ..." and goes on), so a long run

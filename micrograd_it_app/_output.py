@@ -2,7 +2,7 @@
 
 import os
 
-from micrograd_it._files import atomic_write
+from micrograd_it.files import atomic_write
 from viz.save import save_figure as _save_figure
 
 from ._interrupt import checkpoint

@@ -1,4 +1,4 @@
-"""report.html: one self-contained page walking through the seed's argument with this run's figures and numbers.
+"""The study's report.html: one self-contained page walking through the seed's argument with this run's figures and numbers.
 
 The prose lives in the Jinja2 template `templates/report.html.j2` (autoescape
 on); this module only gathers the run's measured numbers and figures into the

@@ -34,4 +34,5 @@ DERIVATIVES = {
     "elu": lambda x: (1.0 if x > 0 else 1.5 * math.exp(x),),
     "softplus": lambda x: (_sigmoid(x),),
     "gelu": lambda x: (_gelu_derivative(x),),
+    "sin": lambda x: (math.cos(x),),
 }

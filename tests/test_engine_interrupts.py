@@ -21,6 +21,7 @@ import pytest
 
 import micrograd_it.engine as engine
 from micrograd_it import Value
+from tests.interrupts import interrupt_after
 
 ENGINE_FILE = engine.__file__
 PACKAGE_FOLDER = os.path.dirname(ENGINE_FILE) + os.sep
@@ -75,25 +76,7 @@ def _interrupt_once(root, delay):
     interrupted, "outside" (it came after backward had returned) or None (it
     never came).
     """
-    landed = []
-
-    def on_alarm(signum, frame):
-        if not landed:
-            landed.append(_innermost_package_function(frame))
-            raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    try:
-        try:
-            signal.setitimer(signal.ITIMER_REAL, delay)
-            root.backward()
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGALRM, previous)
-    return landed[0] if landed else None
+    return interrupt_after(delay, root.backward, where=_innermost_package_function)
 
 
 @pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs signal.setitimer")

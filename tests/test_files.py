@@ -1,11 +1,11 @@
 import os
 import stat
-import sys
 
 import pytest
 
-from micrograd_it import _files
-from micrograd_it._files import atomic_write
+from micrograd_it import files
+from micrograd_it.files import atomic_write
+from tests.interrupts import interrupted_at_line
 
 
 def test_atomic_write_replaces_whole_file(tmp_path):
@@ -139,26 +139,7 @@ def test_ctrl_c_while_writing_leaves_the_old_file_and_no_temporary_file(tmp_path
 
 def _write_interrupted_at_line(path, content, at_line):
     """atomic_write with KeyboardInterrupt raised at the start of its `at_line`-th line; return lines seen."""
-    seen = 0
-
-    def tracer(frame, event, arg):
-        nonlocal seen
-        if frame.f_code.co_filename != _files.__file__:
-            return None
-        if event == "line":
-            seen += 1
-            if seen == at_line:
-                raise KeyboardInterrupt
-        return tracer
-
-    sys.settrace(tracer)
-    try:
-        atomic_write(path, content)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sys.settrace(None)
-    return seen
+    return interrupted_at_line(lambda: atomic_write(path, content), files, at_line)
 
 
 @pytest.mark.parametrize("through_a_link", [False, True])

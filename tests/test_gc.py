@@ -14,6 +14,7 @@ from micrograd_it._gc import paused_blocks
 from micrograd_it.losses import mse
 from micrograd_it.makemore import CharMLP, batch_loss, char_dataset
 from micrograd_it.nn import MLP
+from tests.interrupts import interrupt_after
 
 
 @pytest.fixture
@@ -189,28 +190,18 @@ def test_signals_at_random_moments_never_leave_the_collector_off(collector_state
     # A real signal (SIGALRM, its handler raising like Ctrl-C's does) lands at
     # a random microsecond, often inside __enter__/__exit__ themselves; after
     # every interrupted attempt nothing may be left paused.
-    def on_alarm(signum, frame):
-        raise Alarm
+    def attempt():
+        for _ in range(50):
+            with gc_paused():
+                with gc_paused():
+                    pass
 
     rng = random.Random(0)
-    previous = signal.signal(signal.SIGALRM, on_alarm)
     gc.enable()
     interrupted = 0
-    try:
-        for _ in range(3000):
-            try:
-                signal.setitimer(signal.ITIMER_REAL, rng.uniform(1e-6, 60e-6))
-                for _ in range(50):
-                    with gc_paused():
-                        with gc_paused():
-                            pass
-                signal.setitimer(signal.ITIMER_REAL, 0)
-            except Alarm:
-                interrupted += 1
-            assert paused_blocks() == 0 and gc.isenabled()
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    for _ in range(3000):
+        interrupted += interrupt_after(rng.uniform(1e-6, 60e-6), attempt, exception=Alarm) is not None
+        assert paused_blocks() == 0 and gc.isenabled()
     assert interrupted > 100, "the alarm should have interrupted many of the attempts"
 
 

@@ -7,7 +7,6 @@ import os
 import random
 import re
 import statistics
-import sys
 
 import pytest
 
@@ -16,6 +15,7 @@ from micrograd_it.data import make_moons
 from micrograd_it.losses import hinge, softmax_cross_entropy
 from micrograd_it.nn import ACTIVATIONS, GAINS, MLP, Embedding, Layer, Module, Neuron
 from micrograd_it.optim import SGD
+from tests.interrupts import interrupted_at_line
 
 # Each activation written again from its textbook formula, independently of the engine.
 HAND = {
@@ -434,26 +434,7 @@ def test_an_interrupt_at_any_line_of_load_leaves_the_model_old_or_wholly_new(tmp
     new = [p.data for p in MLP(2, [3, 1], seed=0).parameters()]
 
     def load_interrupted_at(target, at_line):
-        seen = 0
-
-        def tracer(frame, event, arg):
-            nonlocal seen
-            if frame.f_code.co_filename != params_json.__file__:
-                return None
-            if event == "line":
-                seen += 1
-                if seen == at_line:
-                    raise KeyboardInterrupt
-            return tracer
-
-        sys.settrace(tracer)
-        try:
-            target.load(path)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            sys.settrace(None)
-        return seen
+        return interrupted_at_line(lambda: target.load(path), params_json, at_line)
 
     lines = load_interrupted_at(MLP(2, [3, 1], seed=5), 0)
     assert lines > 20

@@ -11,6 +11,7 @@ import pytest
 from micrograd_it import Value
 from micrograd_it.nn import MLP
 from micrograd_it.optim import SGD, group_name
+from tests.interrupts import interrupt_after
 
 
 def params_with_grads(data, grads):
@@ -181,24 +182,7 @@ def test_a_real_signal_during_step_applies_all_or_nothing():
     outcomes = {"before": 0, "after": 0}
     for trial in range(30):
         before = ([p.data for p in params], opt.velocity, len(opt.ratio_history))
-        interrupted = []
-
-        def on_alarm(signum, frame):
-            if not interrupted:
-                interrupted.append(True)
-                raise KeyboardInterrupt
-
-        previous = signal.signal(signal.SIGALRM, on_alarm)
-        try:
-            try:
-                signal.setitimer(signal.ITIMER_REAL, rng.uniform(1e-6, 1.2 * duration))
-                opt.step()
-            finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            signal.signal(signal.SIGALRM, previous)
+        interrupt_after(rng.uniform(1e-6, 1.2 * duration), opt.step)
         after = ([p.data for p in params], opt.velocity, len(opt.ratio_history))
         if after == before:
             outcomes["before"] += 1

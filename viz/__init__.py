@@ -1,4 +1,4 @@
-"""viz: the picture library -- graphs, network maps and figures of micrograd_it (graphviz and matplotlib).
+"""The picture library: graphs, network maps and figures of micrograd_it (graphviz and matplotlib).
 
 A library, not an application: the `micrograd-it` command, the study and its
 report live in the package `micrograd_it_app`, which uses this one.

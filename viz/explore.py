@@ -27,13 +27,11 @@ any arrived); the controls have ids ``step``, ``back``, ``play``, ``reset``.
 """
 
 import html
-import json
 import math
 import os
 from contextlib import contextmanager
-from importlib import resources
 
-from micrograd_it._files import atomic_write
+from micrograd_it.files import atomic_write
 from micrograd_it.engine import Value
 
 from .explore_steps import backward_order, expression_names, local_derivatives, local_text, replay
@@ -41,21 +39,9 @@ from .explore_svg import interiors, tag_svg
 from .graph import FILL, PALETTE, _to_dot
 from .graph_units import ACTIVATIONS, SATURATED_LOCAL, _parameter_names, collect, number_text
 from .layout import run_layout
+from .page import html_page, page_asset
 
-__all__ = ["explore", "Explorer", "page_asset", "embed_json"]
-
-CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; "
-       "base-uri 'none'; form-action 'none'")
-
-
-def page_asset(name):
-    """Return the text of one of the explorer's files shipped with the package (``explorer.js``, ...)."""
-    return (resources.files(__package__) / "explorer" / name).read_text("utf-8")
-
-
-def embed_json(payload):
-    """Return `payload` as JSON safe inside a ``<script>`` element (no ``</script>`` can end it early)."""
-    return json.dumps(payload, separators=(",", ":"), allow_nan=False, ensure_ascii=False).replace("<", "\\u003c")
+__all__ = ["explore", "Explorer"]
 
 
 class Explorer:
@@ -228,17 +214,7 @@ def _page(heading, svg, interior_svgs, data):
     # <template>: not part of the document until opened, so no hidden copy carries a stale data-grad
     interiors_html = "".join(f'<template data-interior="{html.escape(key)}">{interior}</template>'
                              for key, interior in interior_svgs.items())
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(heading)}</title>
-<style>{page_asset("explorer.css")}</style>
-</head>
-<body>
-<header id="controls">
+    body = f"""<header id="controls">
 <h1>{html.escape(heading)}</h1>
 <div class="buttons">
 <button id="reset" type="button" title="Reset (Home)">◀◀ Reset</button>
@@ -254,12 +230,9 @@ def _page(heading, svg, interior_svgs, data):
 </header>
 <main id="graph">{svg}</main>
 <div id="tooltip" role="tooltip" hidden></div>
-<div id="interiors">{interiors_html}</div>
-<script type="application/json" id="micrograd-graph">{embed_json(data)}</script>
-<script>{page_asset("explorer.js")}</script>
-</body>
-</html>
-"""
+<div id="interiors">{interiors_html}</div>"""
+    return html_page(heading, body, style=page_asset("explorer.css"), script=page_asset("explorer.js"),
+                     data_id="micrograd-graph", data=data)
 
 
 class _CallableModule(type(os)):

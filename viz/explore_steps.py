@@ -11,13 +11,19 @@ at 0.0) and returns what `backward()` gives after `zero_grad()`, bit for bit
 (the tests check it on random graphs).
 
 `local_text(value, index)` says where the local derivative of one input edge
-comes from, with this graph's numbers: ``1 − t² at t = 0.99995``.
+comes from, with this graph's numbers: ``1 − t² at t = 0.99995``. The ops
+with a hand-written text (`LOCAL_RULES`) show the numbers a learner needs
+(how close t is to 1); any other op of the catalogue shows its entry's own
+formula (``cos x at x = 1``), so a new op needs nothing here.
 """
 
 import math
+import re
 
-__all__ = ["local_derivatives", "backward_order", "replay", "local_text", "local_rule", "expression_names", "number",
-           "LOCAL_RULES"]
+from micrograd_it.catalogue import CATALOGUE
+
+__all__ = ["local_derivatives", "backward_order", "replay", "local_text", "local_rule", "catalogue_text",
+           "expression_names", "number", "LOCAL_RULES"]
 
 
 def local_derivatives(value):
@@ -195,13 +201,31 @@ def local_rule(value, index, names=("a", "b")):
 def local_text(value, index, names=("a", "b")):
     """Return the text saying what d value / d input `index` is, e.g. ``1 − t² at t = 0.99995``.
 
-    `names` are the inputs' names. An op without a rule here (one added to the engine later) gets a
-    plain text, not an error.
+    `names` are the inputs' names. An op without a rule here gets its catalogue entry's formula at
+    this graph's numbers (`catalogue_text`); an op the catalogue does not know either, a plain text.
     """
-    try:
+    if value.op in LOCAL_RULES:
         return local_rule(value, index, names)[0]
-    except KeyError:
+    return catalogue_text(value, index)
+
+
+def catalogue_text(value, index):
+    """Return the catalogue's local derivative of input `index` of `value` as text, with its numbers:
+    ``cos x at x = 1``; a two-input op's entry gives both (``1/y, -x/y²``), this takes one of them."""
+    definition = CATALOGUE.get(value.op)
+    if definition is None or not definition.local:
         return f"d {value.op} / d input {index}"
+    formula = definition.local
+    bold = re.search(r"\*\*(.+?)\*\*", formula)  # the docs' table bolds the formula before a remark
+    if bold:
+        formula = bold.group(1)
+    parts = formula.split(", ")
+    if definition.arity == 2 and len(parts) == 2:
+        formula = parts[index]
+    numbers = [f"{name} = {number(child.data, 6)}" for name, child in zip("xy", value.children)]
+    if definition.param is not None and value.op_params:
+        numbers.append(f"{definition.param.name} = {value.op_params[0]:g}")
+    return f"{formula} at {', '.join(numbers)}"
 
 
 _INFIX = {"+": " + ", "-": " − ", "*": "·", "/": "/"}

@@ -20,7 +20,7 @@ import subprocess
 
 import graphviz
 
-from micrograd_it._files import atomic_write
+from micrograd_it.files import atomic_write
 
 __all__ = ["layout_engine", "find_engines", "run_layout", "write_drawing", "LaidOutDigraph", "inline_svg",
            "LayoutEngineMissing", "LayoutFailed", "FIXES"]

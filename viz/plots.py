@@ -1,4 +1,4 @@
-"""matplotlib figures of what flows through a network, and of how training goes.
+"""Figures (matplotlib, object-oriented) of what flows through a network, and of how training goes.
 
     from viz.plots import activation_hist, saturation_map
     with net.trace() as tr:

@@ -16,9 +16,9 @@ slider is ``#replay-step``, the dead count shown ``#replay-dead``.
 
 import html
 
-from .explore import CSP, embed_json, page_asset
 from .explore_svg import tag_svg
 from .graph import WHITE_TEXT_FROM, saturation_color
+from .page import html_page, page_asset
 
 __all__ = ["replay_frame", "replay_page"]
 
@@ -65,17 +65,7 @@ def replay_page(frames, network_svg=None, *, title="Training replay", layer_key=
     data = {"frames": frames, "fills": [fill for fill, _ in colours], "text_colours": [text for _, text in colours],
             "layer_key": layer_key, "threshold": threshold}
     network = tag_svg(network_svg) if network_svg else '<p class="note">(no network drawing in this run)</p>'
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)}</title>
-<style>{page_asset("replay.css")}</style>
-</head>
-<body>
-<header id="controls">
+    body = f"""<header id="controls">
 <h1>{html.escape(title)}</h1>
 <div class="buttons">
 <button id="replay-play" type="button" aria-pressed="false">▶ Play</button>
@@ -99,9 +89,6 @@ def replay_page(frames, network_svg=None, *, title="Training replay", layer_key=
 saturated (pale: never, dark brown: always), DEAD (and a thick border) when saturated on all of them; |g| is
 its mean |grad_in|. The shapes and edges are the drawing after training: octagons are the neurons dead at the
 end, edges the final weights.</p>
-</main>
-<script type="application/json" id="micrograd-replay">{embed_json(data)}</script>
-<script>{page_asset("replay.js")}</script>
-</body>
-</html>
-"""
+</main>"""
+    return html_page(title, body, style=page_asset("replay.css"), script=page_asset("replay.js"),
+                     data_id="micrograd-replay", data=data)

@@ -3,7 +3,7 @@
 import io
 import os
 
-from micrograd_it._files import atomic_write
+from micrograd_it.files import atomic_write
 
 __all__ = ["save_figure"]
 

@@ -7,7 +7,6 @@ import sys
 import pytest
 
 from micrograd_it_app import cli
-from micrograd_it_app._progress import Progress
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -202,40 +201,6 @@ def test_python_dash_m_error_exit_code(tmp_path):
                             capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert result.returncode == 1
     assert result.stderr.startswith("micrograd-it: error:") and "Traceback" not in result.stderr
-
-
-# -- progress bar -----------------------------------------------------------------------------
-
-class _Stream:
-    def __init__(self, tty):
-        self.tty, self.text = tty, ""
-
-    def isatty(self):
-        return self.tty
-
-    def write(self, text):
-        self.text += text
-
-    def flush(self):
-        pass
-
-
-def test_progress_bar_is_silent_when_not_a_terminal():
-    stream = _Stream(tty=False)
-    with Progress(10, "x", stream=stream) as bar:
-        for _ in range(10):
-            bar.update(loss=1.0)
-    assert stream.text == ""
-
-
-def test_progress_bar_draws_on_a_terminal_and_clears_its_line():
-    stream = _Stream(tty=True)
-    with Progress(4, "run", stream=stream, width=8) as bar:
-        for _ in range(4):
-            bar.update(loss=0.5)
-        assert bar.line(0.5) == "run [########] 4/4 loss=0.5000"
-    assert "run [########] 4/4 loss=0.5000" in stream.text
-    assert stream.text.endswith("\r\033[K")
 
 
 def test_output_folder_that_cannot_be_created(capsys, tmp_path):

@@ -1,4 +1,9 @@
-"""Writing files so that nothing is ever half-written: a temp file in the same folder, then a rename."""
+"""Writing files so that nothing is ever half-written: a temp file in the same folder, then a rename.
+
+Public: every room that writes a file uses `atomic_write` -- the engine's
+``save()``, the pictures (viz), the application's report and output folders,
+and your own code (``from micrograd_it.files import atomic_write``).
+"""
 
 import os
 import stat
