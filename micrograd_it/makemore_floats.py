@@ -2,10 +2,10 @@
 
     from micrograd_it.makemore_floats import batch_step
     model.zero_grad()
-    loss, hidden = batch_step(model, X, Y, indices)   # like: with model.trace() as tr:
+    loss, trace = batch_step(model, X, Y, indices)    # like: with model.trace() as trace:
                                                       #           loss = batch_loss(model, X, Y, indices)
                                                       #       loss.backward()
-    # every parameter's .grad is filled in; hidden is the hidden layer's LayerTrace
+    # every parameter's .grad is filled in; trace.layers: the hidden and the output layer, as numbers
 
 The study trains its CharMLP for hundreds of steps, and each step builds a
 graph of ~120,000 Value nodes only to run backward() on it once. The graph's
@@ -37,18 +37,21 @@ import math
 from .engine import is_anomaly_enabled, is_grad_enabled
 from .catalogue import CATALOGUE
 from .makemore import batch_loss
-from .trace import LayerTrace
+from .trace import LayerTrace, Trace
 
 __all__ = ["batch_step"]
 
 
 def batch_step(model, X, Y, indices):
-    """Forward and backward of ``batch_loss(model, X, Y, indices)``; return (loss as a float, hidden LayerTrace).
+    """Forward and backward of ``batch_loss(model, X, Y, indices)``; return (loss as a float, Trace).
 
     Adds each parameter's gradient to its ``.grad`` (leaves accumulate, as in
-    backward(): zero them first). The LayerTrace holds the hidden layer's
-    preact, act, grad_out and grad_in as numbers. Raises what the object
-    engine raises (ValueError for an empty batch, OverflowError...).
+    backward(): zero them first). The Trace is what ``model.trace()`` would
+    have recorded, as numbers: its layers' preact, act, grad_out, grad_in,
+    saturation and dead read the same, but there are no Values behind them
+    (``act_nodes`` hold numbers), so graph pictures need the engine's trace.
+    Raises what the object engine raises (ValueError for an empty batch,
+    OverflowError...).
     """
     indices = list(indices)
     if not indices or is_anomaly_enabled() or not is_grad_enabled() or len(model.mlp.layers) != 2:
@@ -59,21 +62,21 @@ def batch_step(model, X, Y, indices):
         result = None
     if result is None:  # not finite somewhere, or an op's error: the engine decides
         return _by_engine(model, X, Y, indices)
-    loss, hidden, grads = result
+    loss, trace, grads = result
     for value, grad in grads:
         value.grad = grad
-    return loss, hidden
+    return loss, trace
 
 
 def _by_engine(model, X, Y, indices):
     with model.trace() as trace:
         loss = batch_loss(model, X, Y, indices)
     loss.backward()
-    return loss.data, trace.layers[0]
+    return loss.data, trace
 
 
 def _floats(model, X, Y, indices):
-    """The step on floats; returns (loss, hidden LayerTrace, [(parameter, new grad)]) or None if not finite."""
+    """The step on floats; returns (loss, Trace, [(parameter, new grad)]) or None if not finite."""
     tanh = CATALOGUE["tanh"].rule
     exp = CATALOGUE["exp"].rule
     log = CATALOGUE["log"].rule
@@ -93,7 +96,7 @@ def _floats(model, X, Y, indices):
         raise ValueError("a context does not fit the hidden layer")
 
     # -- forward, sample by sample (the order of independent samples does not change any number)
-    samples = []  # per sample: (flat C positions, x, preact, act, local, z, e_local, lg_local, target)
+    samples = []  # per sample: (flat C positions, x, preact, act, local, e_local, lg_local, target, z)
     losses = []
     for i in indices:
         context, target = X[i], Y[i]
@@ -125,7 +128,7 @@ def _floats(model, X, Y, indices):
             total = e if total is None else total + e
         lg, lg_local = log(total)
         losses.append((lg + m) - z[target])
-        samples.append((slots, x, preact_row, act_row, local_row, e_local, lg_local, target))
+        samples.append((slots, x, preact_row, act_row, local_row, e_local, lg_local, target, z))
     total_loss = losses[0]
     for sample_loss in losses[1:]:
         total_loss = total_loss + sample_loss
@@ -143,9 +146,9 @@ def _floats(model, X, Y, indices):
     grad_sample = 0.0 + 1.0 * (0.0 + scale * 1.0)  # root seeded with 1.0, through * (1/n) and the chain of +
     n_hidden, n_out = len(W1), len(W2)
     hidden_rev, out_rev, input_rev = range(n_hidden - 1, -1, -1), range(n_out - 1, -1, -1), range(n_in - 1, -1, -1)
-    grad_out_rows, grad_in_rows = [None] * len(samples), [None] * len(samples)
+    grad_out_rows, grad_in_rows, grad_z_rows = [None] * len(samples), [None] * len(samples), [None] * len(samples)
     for s in range(len(samples) - 1, -1, -1):
-        slots, x, preact_row, act_row, local_row, e_local, lg_local, target = samples[s]
+        slots, x, preact_row, act_row, local_row, e_local, lg_local, target, _ = samples[s]
         g_q = 0.0 + 1.0 * grad_sample  # (log(total) + m) - z[target]
         g_total = 0.0 + lg_local * (0.0 + 1.0 * g_q)
         g_z = [0.0 + 1.0 * (0.0 + local * (0.0 + 1.0 * g_total)) for local in e_local]
@@ -165,7 +168,7 @@ def _floats(model, X, Y, indices):
                 gw[position] += x[position] * g
                 row, column = slots[position]
                 gC[row][column] += weights[position] * g
-        grad_out_rows[s], grad_in_rows[s] = g_act, g_pre_row
+        grad_out_rows[s], grad_in_rows[s], grad_z_rows[s] = g_act, g_pre_row, g_z
 
     grads = []
     for neurons, gW, gB in ((hidden_neurons, gW1, gB1), (out_neurons, gW2, gB2)):
@@ -176,8 +179,11 @@ def _floats(model, X, Y, indices):
         grads.extend(zip(row, grow))
     if not math.isfinite(sum(grad for _, grad in grads)):  # backward()'s own test of the leaves
         return None
-    hidden = LayerTrace.from_numbers("mlp.layers.0", "tanh",  # the name model.trace() gives it
-                                     [sample[2] for sample in samples], [sample[3] for sample in samples],
-                                     grad_out_rows, grad_in_rows)
-    return loss, hidden, grads
+    # the names model.trace() gives the layers; the output layer is linear: its act is its preact
+    logits = [sample[8] for sample in samples]
+    trace = Trace.from_layers([
+        LayerTrace.from_numbers("mlp.layers.0", "tanh", [sample[2] for sample in samples],
+                                [sample[3] for sample in samples], grad_out_rows, grad_in_rows),
+        LayerTrace.from_numbers("mlp.layers.1", "linear", logits, logits, grad_z_rows, grad_z_rows)])
+    return loss, trace, grads
 

@@ -214,6 +214,14 @@ class Trace:
         self.layers = [LayerTrace(name, layer.activation, layer.nout) for name, layer in self._named_layers]
         self._state = "new"
 
+    @classmethod
+    def from_layers(cls, layers):
+        """Return a closed Trace holding these LayerTraces (e.g. made by `LayerTrace.from_numbers`)."""
+        trace = cls([])
+        trace.layers = list(layers)
+        trace._state = "closed"
+        return trace
+
     def __enter__(self):
         if self._state != "new":
             raise RuntimeError("this Trace was already used; open a new one with net.trace()")

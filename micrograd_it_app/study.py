@@ -141,9 +141,16 @@ def layer_numbers(layer, loss, threshold):
     }
 
 
-def one_pass(model, X, Y, indices, threshold):
-    """Forward and backward `model` once on `indices`; return (trace, numbers of the hidden layer)."""
+def one_pass(model, X, Y, indices, threshold, graph=False):
+    """Forward and backward `model` once on `indices`; return (trace, numbers of the hidden layer).
+
+    The trace holds numbers (makemore_floats.batch_step, the engine's numbers bit for bit); with
+    `graph` True it is the engine's own, whose Values an explorer page can walk.
+    """
     model.zero_grad()
+    if not graph:
+        loss, trace = batch_step(model, X, Y, indices)
+        return trace, layer_numbers(trace.layers[0], loss, threshold)
     with gc_paused():  # the graph has no reference cycles: the collector would find nothing in it
         with model.trace() as trace:
             loss = batch_loss(model, X, Y, indices)
@@ -167,11 +174,12 @@ def train(model, X, Y, run, options, batches):
                 optimizer.zero_grad()
                 # the engine's numbers bit for bit, on floats (makemore_floats.py): ~10x sooner than
                 # tracing batch_loss and calling backward()
-                loss, hidden = batch_step(model, X, Y, indices)
+                loss, trace = batch_step(model, X, Y, indices)
                 optimizer.step()
             except OverflowError as error:  # a learning rate so large that the numbers left the floats
                 raise UserError(f"{run.title}: training overflowed at step {step} with learning rate "
                                 f"{run.lr:g} ({error}); try a smaller learning rate") from None
+            hidden = trace.layers[0]
             saturated = [flag for row in hidden.saturated(options.threshold) for flag in row]
             dead = list(hidden.dead(options.threshold))
             run.dead_over_steps.append(len(dead))
@@ -313,7 +321,8 @@ def _run_config(key, title, init_name, samples, options, out_dir):
     if draw and key != "high_lr":  # the network as it starts; the high-lr run is drawn after training instead
         run.figures.update(figures.network_figure(out_dir, run, model, init_trace))
     optimizer = train(model, X, Y, run, options, samples.batches)
-    final_trace, run.final = one_pass(model, X, Y, samples.evaluation, threshold)
+    # the explorer pages of the high-lr run walk the graph of its last pass
+    final_trace, run.final = one_pass(model, X, Y, samples.evaluation, threshold, graph=draw and key == "high_lr")
     if draw and key == "high_lr":
         from ._study_pages import study_pages
 

@@ -20,7 +20,7 @@ def _engine_step(model, X, Y, indices):
     with model.trace() as trace:
         loss = batch_loss(model, X, Y, indices)
     loss.backward()
-    return loss.data, trace.layers[0]
+    return loss.data, trace
 
 
 def _hexes(model):
@@ -28,14 +28,17 @@ def _hexes(model):
 
 
 def _assert_same(engine_result, floats_result):
-    (loss_a, layer_a), (loss_b, layer_b) = engine_result, floats_result
+    (loss_a, trace_a), (loss_b, trace_b) = engine_result, floats_result
     assert loss_a.hex() == loss_b.hex()
-    assert (layer_a.name, layer_a.activation, layer_a.n_samples, layer_a.n_neurons) == \
-           (layer_b.name, layer_b.activation, layer_b.n_samples, layer_b.n_neurons)
-    for attribute in ("preact", "act", "grad_out", "grad_in"):
-        rows_a, rows_b = getattr(layer_a, attribute), getattr(layer_b, attribute)
-        assert [[x.hex() for x in row] for row in rows_a] == [[x.hex() for x in row] for row in rows_b], attribute
-    assert layer_a.dead() == layer_b.dead()
+    assert len(trace_a.layers) == len(trace_b.layers) == 2
+    for layer_a, layer_b in zip(trace_a.layers, trace_b.layers):
+        assert (layer_a.name, layer_a.activation, layer_a.n_samples, layer_a.n_neurons) == \
+               (layer_b.name, layer_b.activation, layer_b.n_samples, layer_b.n_neurons)
+        for attribute in ("preact", "act", "grad_out", "grad_in"):
+            rows_a, rows_b = getattr(layer_a, attribute), getattr(layer_b, attribute)
+            assert [[x.hex() for x in row] for row in rows_a] == [[x.hex() for x in row] for row in rows_b], attribute
+        assert layer_a.dead() == layer_b.dead() and layer_a.saturation() == layer_b.saturation()
+        assert layer_a.summary() == layer_b.summary()
 
 
 def _twins(block_size, emb_dim, hidden, init, seed):
@@ -76,6 +79,14 @@ def test_the_studys_too_high_learning_rate_is_reproduced_over_all_its_steps():
         _assert_same(_engine_step(models[0], X, Y, indices), batch_step(models[1], X, Y, indices))
         for optimizer in optimizers:
             optimizer.step()
+    assert _hexes(models[0]) == _hexes(models[1])
+
+
+def test_the_seeds_full_size_one_pass_is_reproduced():
+    # the study's one-pass figures: 32 samples x 200 hidden neurons at the bad init
+    models = [CharMLP(VOCAB, 3, 10, 200, 1.0, 0) for _ in range(2)]
+    indices = list(range(0, 3200, 100))
+    _assert_same(_engine_step(models[0], X, Y, indices), batch_step(models[1], X, Y, indices))
     assert _hexes(models[0]) == _hexes(models[1])
 
 
