@@ -223,21 +223,30 @@ def run_study(out_dir, options=None):
     started = time.perf_counter()
     X, Y, vocab_size = dataset(options)
     result = StudyResult(out_dir=out_dir, options=options, runs=[], tanh_table=tanh_table())
-    result.figures.update(figures.shared_figures(out_dir))
     samples = draw_samples(X, Y, vocab_size, options)
+    # Longest first, so that the two cores finish together: the three configurations (training and
+    # most figures), the gallery, then the other seeds (training only).
     jobs = [(_run_config_job, (key, title, init_name, samples, options)) for key, title, init_name in CONFIGS]
+    jobs.append((_figures_job, (figures.shared_figures,)))
     for seed in range(options.seed + 1, options.seed + options.seeds):  # the same run as `study --seed SEED`
         seed_options = replace(options, seed=seed)
         jobs.append((_run_seed_job, (draw_samples(X, Y, vocab_size, seed_options), seed_options)))
-    bar = partial(Progress, len(jobs) * options.steps, f"{len(jobs)} runs at once", enabled=options.progress)
+    n_runs = len(jobs) - 1
+    bar = partial(Progress, n_runs * options.steps, f"{n_runs} runs at once", enabled=options.progress)
     result.processes = workers(len(jobs), options.processes)
-    runs = run_jobs(jobs, out_dir, options.processes, on_done=_moved_to(out_dir), progress=bar)
+    done = run_jobs(jobs, out_dir, options.processes, on_done=_moved_to(out_dir), progress=bar)
+    result.figures.update(done[len(CONFIGS)])
+    runs = done[:len(CONFIGS)] + done[len(CONFIGS) + 1:]
     result.runs = runs[:len(CONFIGS)]
     by_key = {run.key: run for run in result.runs}
     by_key["high_lr"].one_pass = by_key["fixed_init"].one_pass  # it starts from the fixed init: same numbers
     result.seed_runs = [by_key["high_lr"]] + runs[len(CONFIGS):]
-    result.figures.update(figures.comparison_figures(out_dir, result.runs))
-    result.figures.update(figures.seed_figures(out_dir, result.seed_runs))
+    # the figures over all runs, drawn at once too
+    for drawn in run_jobs([(_figures_job, (figures.comparison_figures, result.runs)),
+                           (_figures_job, (figures.seeds_figure, result.seed_runs)),
+                           (_figures_job, (figures.after_death_figure, result.seed_runs))],
+                          out_dir, options.processes, on_done=_moved_to(out_dir)):
+        result.figures.update(drawn)
     if options.torch:
         from ._torch_section import run_torch_section
 
@@ -266,10 +275,20 @@ def _run_seed_job(folder, samples, options):
     return run_config("high_lr", f"too-high lr, seed {options.seed}", "scaled", samples, options, None)
 
 
+def _figures_job(folder, draw, *args):
+    """Draw figures that need no training: ``draw(folder, *args)`` returns {kind: path}."""
+    return draw(folder, *args)
+
+
 def _moved_to(out_dir):
-    def repoint(run, folder):  # the run's files were written in `folder`, then moved into out_dir
-        run.figures = {kind: os.path.join(out_dir, os.path.relpath(path, folder)) for kind, path in run.figures.items()}
-        run.pages = {kind: os.path.join(out_dir, os.path.relpath(path, folder)) for kind, path in run.pages.items()}
+    def moved(paths, folder):
+        return {kind: os.path.join(out_dir, os.path.relpath(path, folder)) for kind, path in paths.items()}
+
+    def repoint(done, folder):  # the job's files were written in `folder`, then moved into out_dir
+        if isinstance(done, dict):  # a figures job's {kind: path}
+            done.update(moved(done, folder))
+            return
+        done.figures, done.pages = moved(done.figures, folder), moved(done.pages, folder)
     return repoint
 
 
