@@ -183,7 +183,7 @@ def main(argv=None):
     text = report(results, w1_engines, verdicts, chain_sizes, scaling, batches, rounds, started, args.quick, loads)
     print(text)
     if args.docs:
-        from micrograd_it._files import atomic_write
+        from micrograd_it.files import atomic_write
 
         with open(args.docs, encoding="utf-8") as page:
             atomic_write(args.docs, replace_section(page.read(), text.strip()))
