@@ -2,6 +2,7 @@
 
     python benchmarks/run.py            # 5 rounds, every workload (several minutes)
     python benchmarks/run.py --quick    # 3 rounds, smaller chains, the seed layer once (~2 minutes)
+    python benchmarks/run.py --docs     # the full run, its tables also written into docs/performance.md
 
 Rules: every sample runs in a fresh process that imports only its own engine
 (sample.py); the engines are interleaved round by round, so that a slow
@@ -152,9 +153,14 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="3 rounds, chains up to 100k, seed layer once")
     parser.add_argument("--rounds", type=int, help="rounds of interleaved samples (default 5, quick 3)")
     parser.add_argument("--json", help="also write every raw result to this JSON file")
+    parser.add_argument("--docs", nargs="?", const=DOCS, metavar="PATH",
+                        help=f"also put the tables into PATH between its benchmark markers (default {DOCS})")
     args = parser.parse_args(argv)
+    if args.docs:  # fail now, not after minutes of timing
+        replace_section(open(args.docs, encoding="utf-8").read(), "")
     rounds = args.rounds or (3 if args.quick else 5)
     started = time.time()
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     print(f"# micrograd_it benchmarks ({'quick' if args.quick else 'full'}, {rounds} rounds)", flush=True)
     print("Cross-check of W1 gradients (batch 64) against micrograd_it's object engine:", flush=True)
     verdicts = cross_check(W1_ENGINES, 64)
@@ -173,20 +179,41 @@ def main(argv=None):
     seed_jobs = [(("seed", e, 0), "seed", e, 0, 1) for e in SEED_ENGINES]
     results.update(run_rounds(memory_jobs, 1))
     results.update(run_rounds(seed_jobs, 1 if args.quick else 3))
-    report(results, w1_engines, verdicts, chain_sizes, scaling, batches, rounds, started, args.quick)
+    loads = (load_before, os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
+    text = report(results, w1_engines, verdicts, chain_sizes, scaling, batches, rounds, started, args.quick, loads)
+    print(text)
+    if args.docs:
+        from micrograd_it.files import atomic_write
+
+        with open(args.docs, encoding="utf-8") as page:
+            atomic_write(args.docs, replace_section(page.read(), text.strip()))
+        print(f"wrote the tables into {args.docs}")
     if args.json:
         from micrograd_it.files import atomic_write
 
         atomic_write(args.json, json.dumps({" | ".join(map(str, k)): v for k, v in results.items()}, indent=1))
 
 
-def report(results, w1_engines, verdicts, chain_sizes, scaling, batches, rounds, started, quick):
-    """Print the markdown report."""
+def machine():
+    """One line about this machine: processor model, cores, Python build."""
     import platform
 
-    out = [f"\n## Results ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.machine()}, "
-           f"{os.cpu_count()} cores, Python {platform.python_version()}, "
-           f"`python benchmarks/run.py{' --quick' if quick else ''}`, {rounds} rounds)"]
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            model = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), model)
+    except OSError:
+        pass
+    return (f"{model}, {os.cpu_count()} cores, {platform.system()}, "
+            f"{platform.python_implementation()} {platform.python_version()}")
+
+
+def report(results, w1_engines, verdicts, chain_sizes, scaling, batches, rounds, started, quick, loads=(None, None)):
+    """Return the markdown report (a str): every table, the date and the machine it ran on."""
+    load = "" if None in loads else f"; load average {loads[0]:.1f} at the start, {loads[1]:.1f} at the end"
+    out = [f"\n## Results ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+           f"`python benchmarks/run.py{' --quick' if quick else ''}`, {rounds} rounds)",
+           "", f"Machine: {machine()}{load}."]
     skipped = {e: v for e, v in verdicts.items() if v != "ok"}
     if skipped:
         out.append("Not timed: " + ", ".join(f"{e} ({v})" for e, v in skipped.items()))
@@ -206,7 +233,23 @@ def report(results, w1_engines, verdicts, chain_sizes, scaling, batches, rounds,
     out += scaling_section(results, scaling, batches) + chain_section(results, chain_sizes)
     out += build_section(results) + seed_section(results)
     out.append(f"\nTotal wall time {time.time() - started:.0f} s.")
-    print("\n".join(out))
+    return "\n".join(out)
+
+
+DOCS = os.path.join(HERE, os.pardir, "docs", "performance.md")
+BEGIN = "<!-- benchmarks: begin (written by python benchmarks/run.py --docs) -->"
+END = "<!-- benchmarks: end -->"
+
+
+def replace_section(page, tables):
+    """Return `page` with the text between its BEGIN and END markers replaced by `tables`.
+
+    Raises ValueError when the page lacks the markers (or has them out of order).
+    """
+    begin, end = page.find(BEGIN), page.find(END)
+    if begin < 0 or end < begin or page.count(BEGIN) != 1 or page.count(END) != 1:
+        raise ValueError(f"the page needs one {BEGIN!r} line followed by one {END!r} line")
+    return page[:begin + len(BEGIN)] + "\n" + tables + "\n" + page[end:]
 
 
 def scaling_section(results, scaling, batches):

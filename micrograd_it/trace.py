@@ -79,6 +79,15 @@ def _mean_std(numbers):
     return mean, math.sqrt(sum((x - mean) ** 2 for x in numbers) / len(numbers))
 
 
+class _Numbers:
+    """One traced number and its gradient, for a LayerTrace made from numbers."""
+
+    __slots__ = ("data", "grad")
+
+    def __init__(self, data, grad):
+        self.data, self.grad = data, grad
+
+
 class LayerTrace:
     """What one Layer computed during a trace: one row per call (sample), one column per neuron."""
 
@@ -88,6 +97,21 @@ class LayerTrace:
         self.n_neurons = n_neurons
         self.preact_nodes = []  # samples x neurons of Values
         self.act_nodes = []     # the same objects as preact_nodes for "linear"
+
+    @classmethod
+    def from_numbers(cls, name, activation, preact, act, grad_out, grad_in):
+        """Return a LayerTrace of numbers computed elsewhere (samples x neurons lists of floats each).
+
+        It reads like a recorded one (preact, act, grad_out, grad_in, saturated...); its
+        ``*_nodes`` hold plain number records, not Values of a graph.
+        """
+        layer = cls(name, activation, len(act[0]) if act else 0)
+        layer.preact_nodes = [[_Numbers(data, grad) for data, grad in zip(*rows)] for rows in zip(preact, grad_in)]
+        if activation == "linear":
+            layer.act_nodes = layer.preact_nodes
+        else:
+            layer.act_nodes = [[_Numbers(data, grad) for data, grad in zip(*rows)] for rows in zip(act, grad_out)]
+        return layer
 
     def record(self, neurons, x):
         """Compute every neuron on x (preactivation, then activate), keep the Values, return the acts."""
@@ -189,6 +213,14 @@ class Trace:
         self._named_layers = list(named_layers)
         self.layers = [LayerTrace(name, layer.activation, layer.nout) for name, layer in self._named_layers]
         self._state = "new"
+
+    @classmethod
+    def from_layers(cls, layers):
+        """Return a closed Trace holding these LayerTraces (e.g. made by `LayerTrace.from_numbers`)."""
+        trace = cls([])
+        trace.layers = list(layers)
+        trace._state = "closed"
+        return trace
 
     def __enter__(self):
         if self._state != "new":

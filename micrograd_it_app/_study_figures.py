@@ -14,7 +14,8 @@ from viz import plots
 from ._output import save_figure
 from viz.graph import render
 
-__all__ = ["shared_figures", "config_figures", "network_figure", "comparison_figures"]
+__all__ = ["shared_figures", "config_figures", "network_figure", "comparison_figures", "seed_figures",
+           "seeds_figure", "after_death_figure"]
 
 COLORS = {"bad_init": "#d55e00", "fixed_init": "#0072b2", "high_lr": "#cc79a7"}  # colour-blind safe
 
@@ -112,8 +113,17 @@ def seed_figures(out_dir, seed_runs):
     step of each run; the first run's per-neuron weight updates step by step,
     and every run's updates on steps where a neuron was dead against alive.
     """
-    return {"high_lr_seeds": _save(_seeds_figure(seed_runs), out_dir, "high_lr_seeds.png"),
-            "after_death": _save(_after_death_figure(seed_runs), out_dir, "high_lr_after_death.png")}
+    return {**seeds_figure(out_dir, seed_runs), **after_death_figure(out_dir, seed_runs)}
+
+
+def seeds_figure(out_dir, seed_runs):
+    """Write the dead count per step of the too-high learning rate from every seed; return {"high_lr_seeds": path}."""
+    return {"high_lr_seeds": _save(_seeds_figure(seed_runs), out_dir, "high_lr_seeds.png")}
+
+
+def after_death_figure(out_dir, seed_runs):
+    """Write what the weights of dead and live neurons did (seed_figures); return {"after_death": path}."""
+    return {"after_death": _save(_after_death_figure(seed_runs), out_dir, "high_lr_after_death.png")}
 
 
 def _seeds_figure(seed_runs):

@@ -12,8 +12,9 @@ character. It is set up three ways from one seed:
    large that the updates throw neurons into saturation, where they die.
 
 The one-pass figures (histograms and saturation map) use the seed's full size,
-32 samples x 200 hidden neurons; training uses smaller sizes so the whole study
-runs in about a minute.
+32 samples x 200 hidden neurons; training uses smaller sizes. Training steps and
+measurements run on floats (micrograd_it.makemore_floats: the engine's numbers
+bit for bit), in worker processes, so the whole study takes seconds.
 """
 
 import math
@@ -26,6 +27,7 @@ from functools import partial
 
 from micrograd_it import gc_paused
 from micrograd_it.makemore import CharMLP, batch_loss, char_dataset
+from micrograd_it.makemore_floats import batch_step
 from micrograd_it.optim import SGD
 
 from ._output import UserError
@@ -36,7 +38,7 @@ __all__ = ["StudyOptions", "CharMLP", "ConfigRun", "StudyResult", "run_study", "
 
 @dataclass
 class StudyOptions:
-    """Sizes and knobs of the study; the defaults run in about a minute on one core."""
+    """Sizes and knobs of the study; the defaults take about 9 s of CPU."""
 
     seed: int = 0
     steps: int = 30  # training steps per configuration
@@ -140,9 +142,16 @@ def layer_numbers(layer, loss, threshold):
     }
 
 
-def one_pass(model, X, Y, indices, threshold):
-    """Forward and backward `model` once on `indices`; return (trace, numbers of the hidden layer)."""
+def one_pass(model, X, Y, indices, threshold, graph=False):
+    """Forward and backward `model` once on `indices`; return (trace, numbers of the hidden layer).
+
+    The trace holds numbers (makemore_floats.batch_step, the engine's numbers bit for bit); with
+    `graph` True it is the engine's own, whose Values an explorer page can walk.
+    """
     model.zero_grad()
+    if not graph:
+        loss, trace = batch_step(model, X, Y, indices)
+        return trace, layer_numbers(trace.layers[0], loss, threshold)
     with gc_paused():  # the graph has no reference cycles: the collector would find nothing in it
         with model.trace() as trace:
             loss = batch_loss(model, X, Y, indices)
@@ -163,10 +172,10 @@ def train(model, X, Y, run, options, batches):
         for step, indices in enumerate(batches):
             run.hidden_weights_over_steps.append([[w.data for w in neuron.w] for neuron in hidden_neurons])
             try:
-                with model.trace() as trace:
-                    loss = batch_loss(model, X, Y, indices)
                 optimizer.zero_grad()
-                loss.backward()
+                # the engine's numbers bit for bit, on floats (makemore_floats.py): ~10x sooner than
+                # tracing batch_loss and calling backward()
+                loss, trace = batch_step(model, X, Y, indices)
                 optimizer.step()
             except OverflowError as error:  # a learning rate so large that the numbers left the floats
                 raise UserError(f"{run.title}: training overflowed at step {step} with learning rate "
@@ -177,9 +186,9 @@ def train(model, X, Y, run, options, batches):
             run.dead_over_steps.append(len(dead))
             run.dead_neurons_over_steps.append(dead)
             run.saturated_over_steps.append(100.0 * sum(saturated) / len(saturated))
-            run.losses.append(loss.data)
-            run.replay.append(replay_frame(hidden, loss.data, options.threshold))
-            bar.update(loss=loss.data)
+            run.losses.append(loss)
+            run.replay.append(replay_frame(hidden, loss, options.threshold))
+            bar.update(loss=loss)
         run.hidden_weights_over_steps.append([[w.data for w in neuron.w] for neuron in hidden_neurons])
     run.ratio_history = optimizer.ratio_history
     return optimizer
@@ -215,21 +224,30 @@ def run_study(out_dir, options=None):
     started = time.perf_counter()
     X, Y, vocab_size = dataset(options)
     result = StudyResult(out_dir=out_dir, options=options, runs=[], tanh_table=tanh_table())
-    result.figures.update(figures.shared_figures(out_dir))
     samples = draw_samples(X, Y, vocab_size, options)
+    # Longest first, so that the two cores finish together: the three configurations (training and
+    # most figures), the gallery, then the other seeds (training only).
     jobs = [(_run_config_job, (key, title, init_name, samples, options)) for key, title, init_name in CONFIGS]
+    jobs.append((_figures_job, (figures.shared_figures,)))
     for seed in range(options.seed + 1, options.seed + options.seeds):  # the same run as `study --seed SEED`
         seed_options = replace(options, seed=seed)
         jobs.append((_run_seed_job, (draw_samples(X, Y, vocab_size, seed_options), seed_options)))
-    bar = partial(Progress, len(jobs) * options.steps, f"{len(jobs)} runs at once", enabled=options.progress)
+    n_runs = len(jobs) - 1
+    bar = partial(Progress, n_runs * options.steps, f"{n_runs} runs at once", enabled=options.progress)
     result.processes = workers(len(jobs), options.processes)
-    runs = run_jobs(jobs, out_dir, options.processes, on_done=_moved_to(out_dir), progress=bar)
+    done = run_jobs(jobs, out_dir, options.processes, on_done=_moved_to(out_dir), progress=bar)
+    result.figures.update(done[len(CONFIGS)])
+    runs = done[:len(CONFIGS)] + done[len(CONFIGS) + 1:]
     result.runs = runs[:len(CONFIGS)]
     by_key = {run.key: run for run in result.runs}
     by_key["high_lr"].one_pass = by_key["fixed_init"].one_pass  # it starts from the fixed init: same numbers
     result.seed_runs = [by_key["high_lr"]] + runs[len(CONFIGS):]
-    result.figures.update(figures.comparison_figures(out_dir, result.runs))
-    result.figures.update(figures.seed_figures(out_dir, result.seed_runs))
+    # the figures over all runs, drawn at once too
+    for drawn in run_jobs([(_figures_job, (figures.comparison_figures, result.runs)),
+                           (_figures_job, (figures.seeds_figure, result.seed_runs)),
+                           (_figures_job, (figures.after_death_figure, result.seed_runs))],
+                          out_dir, options.processes, on_done=_moved_to(out_dir)):
+        result.figures.update(drawn)
     if options.torch:
         from ._torch_section import run_torch_section
 
@@ -258,10 +276,20 @@ def _run_seed_job(folder, samples, options):
     return run_config("high_lr", f"too-high lr, seed {options.seed}", "scaled", samples, options, None)
 
 
+def _figures_job(folder, draw, *args):
+    """Draw figures that need no training: ``draw(folder, *args)`` returns {kind: path}."""
+    return draw(folder, *args)
+
+
 def _moved_to(out_dir):
-    def repoint(run, folder):  # the run's files were written in `folder`, then moved into out_dir
-        run.figures = {kind: os.path.join(out_dir, os.path.relpath(path, folder)) for kind, path in run.figures.items()}
-        run.pages = {kind: os.path.join(out_dir, os.path.relpath(path, folder)) for kind, path in run.pages.items()}
+    def moved(paths, folder):
+        return {kind: os.path.join(out_dir, os.path.relpath(path, folder)) for kind, path in paths.items()}
+
+    def repoint(done, folder):  # the job's files were written in `folder`, then moved into out_dir
+        if isinstance(done, dict):  # a figures job's {kind: path}
+            done.update(moved(done, folder))
+            return
+        done.figures, done.pages = moved(done.figures, folder), moved(done.pages, folder)
     return repoint
 
 
@@ -313,7 +341,8 @@ def _run_config(key, title, init_name, samples, options, out_dir):
     if draw and key != "high_lr":  # the network as it starts; the high-lr run is drawn after training instead
         run.figures.update(figures.network_figure(out_dir, run, model, init_trace))
     optimizer = train(model, X, Y, run, options, samples.batches)
-    final_trace, run.final = one_pass(model, X, Y, samples.evaluation, threshold)
+    # the explorer pages of the high-lr run walk the graph of its last pass
+    final_trace, run.final = one_pass(model, X, Y, samples.evaluation, threshold, graph=draw and key == "high_lr")
     if draw and key == "high_lr":
         from ._study_pages import study_pages
 
