@@ -12,7 +12,14 @@ Design choices that keep it fast without hiding the maths:
 - at most two inputs per node, kept in slots (no tuple per node);
 - an iterative topological order (Kahn's algorithm), so a chain of a million
   nodes needs no recursion.
+
+The type annotations document, and they let mypyc compile this same file
+into a C extension when a C compiler is present at install time (a W1
+training step in 42% of the instructions; `micrograd_it.COMPILED` tells
+which is running, and docs/performance.md what each annotation is for).
 """
+
+from __future__ import annotations
 
 import collections
 import itertools
@@ -20,9 +27,13 @@ import math
 import numbers
 import operator
 import threading
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar, Final, Optional
 
 from . import ops as _ops  # noqa: F401  (registers every op in the catalogue)
 from ._modes import ScopedMode
+from ._mypyc import mypyc_attr
+from ._operators import _Operators
 from .catalogue import PRODUCT, watch
 
 __all__ = ["Value", "Op", "no_grad", "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled", "AnomalyError"]
@@ -37,20 +48,23 @@ class Op:
     """
 
     __slots__ = ("name", "params", "text")
+    name: str
+    params: tuple
+    text: str
 
-    def __init__(self, name, params=(), text=None):
+    def __init__(self, name: str, params: tuple = (), text: Optional[str] = None) -> None:
         self.name = name
         self.params = params
         self.text = name if text is None else text
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.text
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Op({self.name!r}, {self.params!r})"
 
 
-LEAF = Op("")
+LEAF: Final = Op("")
 
 # -- modes ---------------------------------------------------------------
 #
@@ -61,20 +75,31 @@ LEAF = Op("")
 _no_grad = ScopedMode("micrograd_it.no_grad")
 _anomaly = ScopedMode("micrograd_it.detect_anomaly")
 
-# The op methods' fast path: True while no no_grad() block is open in any thread or
-# task, so that recording a node costs one global read, as with a plain global
-# flag. Only while some block is open somewhere do they ask the context.
-_grad_everywhere = True
+
+class _GradSwitch:
+    """The op methods' fast path: ``everywhere`` is True while no no_grad() block is open in any
+    thread or task, so that recording a node costs one read, as with a plain global flag. Only
+    while some block is open somewhere do they ask the context. (An attribute of an object read
+    once rather than a global: compiled, every use of a changing global is a dict look-up.)"""
+
+    __slots__ = ("everywhere",)
+    everywhere: bool
+
+    def __init__(self) -> None:
+        self.everywhere = True
+
+
+_grad: Final = _GradSwitch()
 _open_no_grad_blocks = 0
 _no_grad_lock = threading.Lock()
-_innermost_no_grad = _no_grad.innermost_block
+_innermost_no_grad: Final = _no_grad.innermost_block
 
 
 def _count_no_grad_block(change):
-    global _open_no_grad_blocks, _grad_everywhere
+    global _open_no_grad_blocks
     with _no_grad_lock:
         _open_no_grad_blocks += change
-        _grad_everywhere = _open_no_grad_blocks == 0
+        _grad.everywhere = _open_no_grad_blocks == 0
 
 
 class no_grad:
@@ -103,7 +128,7 @@ class no_grad:
 
 def is_grad_enabled():
     """Return True when ops record the graph here (outside any `no_grad` of this thread or task)."""
-    return _grad_everywhere or not _no_grad.is_on()
+    return _grad.everywhere or not _no_grad.is_on()
 
 
 class detect_anomaly:
@@ -128,6 +153,7 @@ def is_anomaly_enabled():
     return _anomaly.is_on()
 
 
+@mypyc_attr(native_class=False)  # compiled, an exception class must be a plain one
 class AnomalyError(OverflowError):
     """A gradient became NaN or infinite in `backward()`.
 
@@ -149,7 +175,8 @@ def _check_real(number, what):
     return float(number)
 
 
-class Value:
+@mypyc_attr(allow_interpreted_subclasses=True)
+class Value(_Operators):
     """A scalar that remembers how it was computed, so that `backward()` can find its gradient.
 
     Public attributes: ``data`` (float), ``grad`` (float, starts at 0.0),
@@ -163,11 +190,20 @@ class Value:
     # passed their gradient down); 0 outside backward().
     # _operation: the Op that made it (LEAF for a leaf).
     __slots__ = ("data", "grad", "label", "_operation", "_x", "_dx", "_y", "_dy", "_pending")
+    data: float
+    grad: float
+    label: str
+    _operation: Op
+    _x: Optional[Value]
+    _dx: float
+    _y: Optional[Value]
+    _dy: float
+    _pending: int
 
     # numpy scalars defer to our reflected ops instead of building object arrays.
-    __array_ufunc__ = None
+    __array_ufunc__: ClassVar[None] = None
 
-    def __init__(self, data, label=""):
+    def __init__(self, data: Any, label: Any = "") -> None:  # Any: the checks below name a wrong type
         if type(data) is not float:  # floats, the common case, skip the slower numbers.Real check
             data = _check_real(data, "Value()")
         if not math.isfinite(data):
@@ -183,22 +219,22 @@ class Value:
         self._pending = 0
 
     @property
-    def op(self):
+    def op(self) -> str:
         """Name of the op that made this Value (``""`` for a leaf)."""
         return self._operation.name
 
     @property
-    def op_params(self):
+    def op_params(self) -> tuple:
         """The op's constant parameters, e.g. ``(3.0,)`` for ``x**3``; ``()`` for most ops."""
         return self._operation.params
 
     @property
-    def _op(self):
+    def _op(self) -> str:
         """The op as text, as the micrograd lecture reads it: ``"*"``, ``"tanh"``, ``"**2"``, ``""`` for a leaf."""
         return self._operation.text
 
     @property
-    def children(self):
+    def children(self) -> tuple[Value, ...]:
         """The Values this one was computed from (an empty tuple for a leaf)."""
         if self._x is None:
             return ()
@@ -207,15 +243,15 @@ class Value:
         return (self._x, self._y)
 
     @property
-    def is_leaf(self):
+    def is_leaf(self) -> bool:
         """True when this Value was not made by an op (an input, a parameter, a constant)."""
         return self._x is None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         label = f"label={self.label!r}, " if self.label else ""
         return f"Value({label}data={self.data:.6g}, grad={self.grad:.6g})"
 
-    def _repr_html_(self):
+    def _repr_html_(self) -> str:
         """Jupyter's view of a Value: a one-row table of its label, data, grad and the op that made it."""
         from ._html_repr import table
 
@@ -228,7 +264,7 @@ class Value:
 
     # -- graph-wide operations ----------------------------------------------
 
-    def backward(self, grad=1.0):
+    def backward(self, grad: Any = 1.0) -> None:
         """Fill in ``.grad`` of every Value this one depends on, by the chain rule.
 
         The root's gradient is seeded with `grad`. Leaves accumulate: a second
@@ -247,8 +283,8 @@ class Value:
         if _interrupted:
             _repair_interrupted()
         key = id(self)
-        leaves = []
-        restore_leaves = ()  # becomes an iterator that puts every leaf's grad back, when run
+        leaves: list[Value] = []
+        restore_leaves: Any = ()  # becomes an iterator that puts every leaf's grad back, when run
         try:
             _count_consumers(self, leaves)
             before = list(map(_grad_of, leaves))
@@ -274,23 +310,23 @@ class Value:
             _interrupted.pop(key, None)
             raise
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Set ``.grad`` to 0.0 on this Value and everything it depends on. Returns None."""
         for node in _walk(self):
             node.grad = 0.0
 
-    def nodes(self):
+    def nodes(self) -> list[Value]:
         """Return a list of this Value and every Value it depends on, each once, root first."""
         return list(_walk(self))
 
     # -- the micrograd lecture's names ----------------------------------------
 
     @property
-    def _prev(self):
+    def _prev(self) -> set[Value]:
         """The set of Values this one was computed from: micrograd's name for `children`."""
         return set(self.children)
 
-    def _backward(self):
+    def _backward(self) -> None:
         """Do this node's own chain-rule step, ``child.grad += local * self.grad`` for each input; return None.
 
         Nothing else: no other node, no ordering. The micrograd lecture calls it
@@ -307,11 +343,13 @@ class Value:
                 y.grad += self._dy * grad_out
 
 
-_new = object.__new__
-_isfinite = math.isfinite
+# Final: compiled, a module's name is a dict look-up at every use; a Final one is read once.
+# _new makes a node without running __init__'s checks: object.__new__ (compiled: Value's own).
+_new: Final[Callable[[type], Any]] = Value.__new__
+_isfinite: Final = math.isfinite
 
 
-def _as_value(other):
+def _as_value(other: object) -> Value:
     """Return `other` as a Value: Values pass through, real numbers become constant leaves."""
     if type(other) is Value:
         return other
@@ -334,13 +372,12 @@ def _as_value(other):
 # the rule's tuple costs too (+5%). So +, - and *, 95% of a network's nodes,
 # declare their local derivatives, and their methods call a rule that returns
 # only the value and fill in the node inline; the other ops go through _node.
-# W1: +1.2% in all. A compiled build (mypyc): its native classes take no new
-# operators, but a native class may inherit from a plain Python class, and that
-# one can be given these methods (tried with mypyc 2.4).
+# W1: +1.2% in all. Compiled (mypyc), Value is a native class, which takes no
+# methods set after it is built: they are set on its plain base class _Operators.
 
-def _unary_method(rule, op):
+def _unary_method(rule: Callable[[float], tuple[float, float]], op: Op) -> Callable[[Value], Value]:
     """Return the method applying the one-input `rule(x) -> (out, local)` and recording `op`."""
-    def method(self):
+    def method(self: Value) -> Value:
         try:
             data, local = rule(self.data)
         except (ArithmeticError, ValueError) as error:
@@ -363,8 +400,9 @@ def _binary_method(definition, op):
 # The product and constant methods are one method written twice, differing only in
 # where the local derivatives come from: a branch between them costs W1 1.4% (callgrind).
 
-def _binary_general(rule, op):
-    def method(self, other):
+def _binary_general(rule: Callable[[float, float], tuple[float, float, float]],
+                    op: Op) -> Callable[[Value, object], Value]:
+    def method(self: Value, other: object) -> Value:
         if type(other) is not Value:
             other = _as_value(other)
         try:
@@ -375,8 +413,8 @@ def _binary_general(rule, op):
     return method
 
 
-def _binary_product(rule, op):
-    def method(self, other):
+def _binary_product(rule: Callable[[float, float], float], op: Op) -> Callable[[Value, object], Value]:
+    def method(self: Value, other: object) -> Value:
         if type(other) is not Value:
             other = _as_value(other)
         x = self.data
@@ -384,13 +422,13 @@ def _binary_product(rule, op):
         data = rule(x, y)
         if not _isfinite(data):
             raise _overflow(op, data, self, other)
-        out = _new(Value)
+        out: Value = _new(Value)
         out.data = data
         out.grad = 0.0
         out.label = ""
         out._pending = 0
         # Grad mode, as _node reads it:
-        if (_grad_everywhere or _innermost_no_grad() is None
+        if (_grad.everywhere or _innermost_no_grad() is None
                 or (not _innermost_no_grad().open and is_grad_enabled())):
             out._operation = op
             out._x, out._dx = self, y  # d/dx (x y) = y
@@ -403,20 +441,21 @@ def _binary_product(rule, op):
     return method
 
 
-def _binary_constant(rule, op, dx, dy):
-    def method(self, other):
+def _binary_constant(rule: Callable[[float, float], float], op: Op, dx: float,
+                     dy: float) -> Callable[[Value, object], Value]:
+    def method(self: Value, other: object) -> Value:
         if type(other) is not Value:
             other = _as_value(other)
         data = rule(self.data, other.data)
         if not _isfinite(data):
             raise _overflow(op, data, self, other)
-        out = _new(Value)
+        out: Value = _new(Value)
         out.data = data
         out.grad = 0.0
         out.label = ""
         out._pending = 0
         # Grad mode, as _node reads it:
-        if (_grad_everywhere or _innermost_no_grad() is None
+        if (_grad.everywhere or _innermost_no_grad() is None
                 or (not _innermost_no_grad().open and is_grad_enabled())):
             out._operation = op
             out._x, out._dx = self, dx
@@ -446,7 +485,7 @@ def _param_method(definition):
 
 
 # Ops with a constant share one (Op, method) per constant value.
-_PARAM_OPS = {}
+_PARAM_OPS: dict[tuple[str, float], tuple[Op, Callable[[Value], Value]]] = {}
 _PARAM_OPS_MAX = 1024
 
 
@@ -486,13 +525,13 @@ def _install(definition):
     if clash:
         raise ValueError(f"op {definition.name!r}: Value already has {clash[0]!r}")
     for name, method in made.items():
-        setattr(Value, name, method)
+        setattr(_Operators, name, method)
 
 
 def _uninstall(definition):
     for name in (definition.method, definition.reflected):
-        if name and name in vars(Value):
-            delattr(Value, name)
+        if name and name in vars(_Operators):
+            delattr(_Operators, name)
     for key in [key for key in _PARAM_OPS if key[0] == definition.name]:
         del _PARAM_OPS[key]
 
@@ -508,14 +547,14 @@ def _overflow(op, data, *inputs):
     return OverflowError(f"op '{op}' gave {data!r} from finite inputs {tuple(value.data for value in inputs)}")
 
 
-def _node(data, op, x, dx, y=None, dy=0.0):
+def _node(data: float, op: Op, x: Value, dx: float, y: Optional[Value] = None, dy: float = 0.0) -> Value:
     """Make the Value that `op` computed from inputs x (and y) with local derivatives dx (dy).
 
     The ops that are most of a network's nodes do the same inline (above): a call per op costs.
     """
     if not _isfinite(data):
         raise _overflow(op, data, x) if y is None else _overflow(op, data, x, y)
-    out = _new(Value)
+    out: Value = _new(Value)
     out.data = data
     out.grad = 0.0
     out.label = ""
@@ -523,7 +562,7 @@ def _node(data, op, x, dx, y=None, dy=0.0):
     # Grad mode, cheaply: no no_grad block open anywhere (one global read), else this
     # context's innermost block (C calls); only a closed, inherited one needs the full check.
     # (No local variable here: one more costs every node about 0.4% of a W1 step.)
-    if (_grad_everywhere or _innermost_no_grad() is None
+    if (_grad.everywhere or _innermost_no_grad() is None
             or (not _innermost_no_grad().open and is_grad_enabled())):
         out._operation = op
         out._x, out._dx = x, dx
@@ -535,10 +574,10 @@ def _node(data, op, x, dx, y=None, dy=0.0):
     return out
 
 
-def _walk(root):
+def _walk(root: Value) -> Iterator[Value]:
     """Yield root and every Value it depends on, each once (iterative depth-first)."""
     seen = {root}
-    stack = [root]
+    stack: list[Value] = [root]
     while stack:
         node = stack.pop()
         yield node
@@ -548,7 +587,7 @@ def _walk(root):
                 stack.append(child)
 
 
-def _count_consumers(root, leaves):
+def _count_consumers(root: Value, leaves: list[Value]) -> None:
     """Set each node's ``_pending`` to how many edges of root's graph use it; zero non-leaf grads.
 
     Appends every leaf to `leaves`, once. The counts live on the nodes (a slot)
@@ -557,27 +596,26 @@ def _count_consumers(root, leaves):
     The tests compare counts with ``!= 0`` / ``== 0`` rather than truthiness:
     Python 3.11 specialises an int comparison, while ``if count:`` calls bool().
     """
-    stack = [root]
-    pop, push, add_leaf = stack.pop, stack.append, leaves.append
+    stack: list[Value] = [root]
     while stack:
-        node = pop()
+        node = stack.pop()
         x = node._x
         if x is None:
-            add_leaf(node)
+            leaves.append(node)
             continue
         node.grad = 0.0
         if x._pending != 0:
             x._pending += 1
         else:
             x._pending = 1
-            push(x)
+            stack.append(x)
         y = node._y
         if y is not None:
             if y._pending != 0:
                 y._pending += 1
             else:
                 y._pending = 1
-                push(y)
+                stack.append(y)
 
 
 def _check_seed(grad):
@@ -610,7 +648,7 @@ def _raise_if_not_finite(root, grad, leaves, before):
     raise AnomalyError("a leaf's gradient is not finite, yet the checked pass found no step that made it")
 
 
-def _seed(root, grad):
+def _seed(root: Value, grad: float) -> None:
     if root._x is None:
         root.grad += grad
     else:
@@ -620,13 +658,13 @@ def _seed(root, grad):
 # Roots of passes that an exception stopped, kept until their counts are reset:
 # {id(root): root}. The clean-up in `backward` normally empties it at once; an
 # entry stays only when a second interrupt cut that clean-up short.
-_interrupted = {}
-_grad_of = operator.attrgetter("grad")
-_repeat = itertools.repeat
-_run = collections.deque(maxlen=0).extend  # runs an iterator to its end in one call into C
+_interrupted: dict[int, Value] = {}
+_grad_of: Final = operator.attrgetter("grad")
+_repeat: Final = itertools.repeat
+_run: Callable[[Any], None] = collections.deque(maxlen=0).extend  # runs an iterator to its end in one call into C
 
 
-def _reset_graph(root):
+def _reset_graph(root: Value) -> None:
     """Zero every count and every non-leaf grad of root's graph (idempotent)."""
     for node in _walk(root):
         node._pending = 0
@@ -634,7 +672,7 @@ def _reset_graph(root):
             node.grad = 0.0
 
 
-def _repair_interrupted():
+def _repair_interrupted() -> None:
     """Zero the counts left behind by passes whose clean-up was itself interrupted."""
     for key, root in list(_interrupted.items()):
         for node in _walk(root):
@@ -642,14 +680,13 @@ def _repair_interrupted():
         _interrupted.pop(key, None)
 
 
-def _chain_rule(root):
+def _chain_rule(root: Value) -> None:
     """Apply ``child.grad += local * out.grad`` to every edge, each node once all its consumers are done."""
     # Kahn's algorithm: a node is ready once every node that uses it has
     # passed its gradient down, i.e. in reverse topological order.
-    ready = [root]
-    pop, push = ready.pop, ready.append
+    ready: list[Value] = [root]
     while ready:
-        out = pop()
+        out = ready.pop()
         x = out._x
         if x is None:
             continue
@@ -658,20 +695,20 @@ def _chain_rule(root):
         x.grad += out._dx * g
         x._pending -= 1
         if x._pending == 0:
-            push(x)
+            ready.append(x)
         y = out._y
         if y is not None:
             y.grad += out._dy * g
             y._pending -= 1
             if y._pending == 0:
-                push(y)
+                ready.append(y)
 
 
-def _backward_checked(root):
+def _backward_checked(root: Value) -> None:
     """The same loop as `_chain_rule`, checking every gradient it writes (detect_anomaly mode)."""
     if not _isfinite(root.grad):
         raise AnomalyError(f"the root's gradient is {root.grad!r}")
-    ready = [root]
+    ready: list[Value] = [root]
     while ready:
         out = ready.pop()
         for child, local in ((out._x, out._dx), (out._y, out._dy)):

@@ -174,7 +174,7 @@ def log_arrays(np, x):
 @unary("tanh", domain=Domain(-30.0, 30.0), forward="t = tanh x",
        local="**1 - t²** (0 when t = ±1: the gradient dies)",
        activation=Activation(gain=5.0 / 3.0, saturated=lambda preact, act, threshold: abs(act) > threshold))
-def tanh(x):
+def tanh(x: float) -> tuple[float, float]:
     """Return tanh(x); exact and finite for every finite input."""
     t = math.tanh(x)
     # d/dx tanh(x) = 1 - tanh(x)^2: the chain rule step is (1 - t**2) * out.grad,

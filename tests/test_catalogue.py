@@ -131,14 +131,15 @@ def test_an_unregistered_op_is_gone_everywhere(softsign):
 
 
 def test_a_taken_name_or_method_is_refused_and_registers_nothing():
-    before = dict(CATALOGUE)
+    before, backward = dict(CATALOGUE), Value.backward
     with pytest.raises(ValueError, match="'tanh' is empty or already in the catalogue"):
         unary("tanh")(lambda x: (x, 1.0))
     with pytest.raises(ValueError, match="Value already has 'backward'"):
         unary("backwards", "backward")(lambda x: (x, 1.0))
     with pytest.raises(ValueError, match="'exp' is already another op's"):
         unary("exp2", "exp")(lambda x: (x, 1.0))
-    assert CATALOGUE == before and Value.backward.__doc__.startswith("Fill in")
+    # the same method object (the compiled engine keeps no docstrings to compare)
+    assert CATALOGUE == before and Value.backward is backward
 
 
 def test_the_docs_table_of_ops_is_the_catalogues():

@@ -1,0 +1,88 @@
+"""Which engine runs: the one compiled by mypyc at install time, or the Python source it was compiled from.
+
+`pip install` compiles the modules in `MODULES` with mypyc when a C compiler
+is present (setup.py) and writes beside them a stamp, `_compiled_sources.json`,
+holding the SHA-256 of each source it compiled. Python would import a
+compiled module in preference to its .py file whatever the .py says now, so
+this module, run first by the package, decides: the compiled modules are used
+only when every one is there and the stamp matches every .py on disk (an
+edited engine.py in an editable install runs as edited, interpreted, until it
+is built again), and the environment variable ``MICROGRAD_IT_PURE=1`` forces
+the source. Otherwise each module is loaded from its .py, before anything
+imports it. Both give the same results bit for bit (tests/test_compiled.py).
+"""
+
+import hashlib
+import importlib.machinery
+import importlib.util
+import json
+import os
+import sys
+
+__all__ = ["MODULES", "STAMP", "choose"]
+
+PACKAGE = __name__.rpartition(".")[0]
+FOLDER = os.path.dirname(os.path.abspath(__file__))
+MODULES = ("ops", "engine")  # the modules setup.py compiles, each after those it imports
+STAMP = "_compiled_sources.json"
+
+
+def source_digest(path):
+    """Return the SHA-256 (hex) of the file at `path`."""
+    with open(path, "rb") as source:
+        return hashlib.sha256(source.read()).hexdigest()
+
+
+def _why_not_compiled():
+    """Return None when the compiled modules may be used, else the reason they may not (a sentence)."""
+    if os.environ.get("MICROGRAD_IT_PURE", "") not in ("", "0"):
+        return "MICROGRAD_IT_PURE is set"
+    try:
+        with open(os.path.join(FOLDER, STAMP), encoding="utf-8") as stamp_file:
+            stamp = json.load(stamp_file)
+    except FileNotFoundError:
+        return "the engine was not compiled at install time (no C compiler, or mypyc was not available)"
+    except (OSError, ValueError) as error:
+        return f"the stamp {STAMP} cannot be read ({error})"
+    for name in MODULES:
+        if not any(os.path.exists(os.path.join(FOLDER, name + suffix))
+                   for suffix in importlib.machinery.EXTENSION_SUFFIXES):
+            return f"the compiled {name} module is missing"
+        if stamp.get(name + ".py") != source_digest(os.path.join(FOLDER, name + ".py")):
+            return (f"{name}.py changed since it was compiled (reinstall, e.g. pip install -e ., "
+                    "to compile it again)")
+    return None
+
+
+def _load_source(name):
+    """Import micrograd_it.`name` from its .py file, even where a compiled module sits beside it."""
+    fullname = f"{PACKAGE}.{name}"
+    path = os.path.join(FOLDER, name + ".py")
+    loader = importlib.machinery.SourceFileLoader(fullname, path)
+    spec = importlib.util.spec_from_file_location(fullname, path, loader=loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[fullname] = module
+    try:
+        loader.exec_module(module)
+    except BaseException:
+        del sys.modules[fullname]
+        raise
+    setattr(sys.modules[PACKAGE], name, module)
+    return module
+
+
+def choose():
+    """Import the engine, compiled when it may be; return (compiled: bool, the reason when it is not, or "")."""
+    reason = _why_not_compiled()
+    if reason is None:
+        try:
+            importlib.import_module(f"{PACKAGE}.{MODULES[-1]}")  # the engine, which imports the others
+        except ImportError as error:  # e.g. built for another Python: nothing of it ran
+            for name in MODULES:
+                sys.modules.pop(f"{PACKAGE}.{name}", None)
+            reason = f"the compiled engine cannot be imported ({error})"
+    if reason is not None:
+        for name in MODULES:
+            _load_source(name)
+        return False, reason
+    return True, ""
