@@ -9,6 +9,8 @@ styling and the DOT text are `viz.graph`'s job.
 from micrograd_it.catalogue import ACTIVATIONS as CATALOGUE_ACTIVATIONS
 from micrograd_it.engine import Value
 
+from .layout import shown
+
 __all__ = ["collect", "number_text", "SATURATED_LOCAL", "ACTIVATIONS", "is_flat"]
 
 # An activation whose local derivative is below this passes less than 2% of the
@@ -110,18 +112,19 @@ def _neuron_groups(trace, in_graph, grads_ran, vanish_tol, per_sample):
         saturated = sum(row[3] for row in rows)
         unit = _Unit(key, "group", vanished=vanished)
         unit.neuron = (lt.name, neuron)
+        layer_name, activation = shown(lt.name), shown(lt.activation)
         unit.calls = [(sample, preact, act) for sample, preact, act, _ in rows]  # for the explorer's expansion
         unit.flat = saturated == len(rows)
         if per_sample:
             sample, preact, act, _ = rows[0]
-            unit.fields = [f"{lt.name} neuron {neuron}, sample {sample}",
-                           f"preact {number_text(preact.data)} -> {lt.activation} {number_text(act.data)}",
+            unit.fields = [f"{layer_name} neuron {neuron}, sample {sample}",
+                           f"preact {number_text(preact.data)} -> {activation} {number_text(act.data)}",
                            f"grad_in {number_text(preact.grad)}" + ("  (vanished)" if vanished else "")]
             if unit.flat:
                 unit.fields.append("SATURATED here")
         else:
             unit.saturation = saturated / len(rows) if lt.activation != "linear" else None
-            unit.fields = [f"{lt.name} neuron {neuron} ({lt.activation}, {len(rows)} samples)",
+            unit.fields = [f"{layer_name} neuron {neuron} ({activation}, {len(rows)} samples)",
                            f"saturated on {100.0 * saturated / len(rows):.0f}% of samples",
                            f"mean |grad_in| {number_text(sum(grads_in) / len(rows))}" + ("  (vanished)" if vanished else "")]
             if unit.flat and lt.activation != "linear":
@@ -138,9 +141,9 @@ def _value_unit(value, key, root, param_names, grads_ran, vanish_tol):
     else:
         # an unlabelled leaf is a number written into the expression (the 2.0 of x * 2.0), not an input
         kind = ("input" if value.label else "constant") if value.is_leaf else "plain"
-    unit = _Unit(key, kind, param_names.get(id(value), value.label), value.data, value.grad, vanished)
+    unit = _Unit(key, kind, shown(param_names.get(id(value), value.label)), value.data, value.grad, vanished)
     if not value.is_leaf:
-        unit.op_text = str(value._op)
+        unit.op_text = shown(value._op)
         unit.grad_flow = abs(value.grad)
         if len(value.children) == 1:
             unit.local = value._dx
@@ -304,7 +307,7 @@ def _count(number, noun):
 
 
 def _title(root, values, grads_ran, vanish_tol, notes):
-    name = root.label or "output"
+    name = shown(root.label) or "output"
     lines = [f"{name} = {number_text(root.data)}: a graph of {_count(len(values), 'Value')}"]
     if not grads_ran:
         lines.append("backward() has not run (all gradients are 0): nothing is marked as vanished")
