@@ -9,7 +9,7 @@ styling and the DOT text are `viz.graph`'s job.
 from micrograd_it.catalogue import ACTIVATIONS as CATALOGUE_ACTIVATIONS
 from micrograd_it.engine import Value
 
-from .layout import shown
+from ._text import shown
 
 __all__ = ["collect", "number_text", "SATURATED_LOCAL", "ACTIVATIONS", "is_flat"]
 

@@ -22,6 +22,8 @@ import graphviz
 
 from micrograd_it.files import atomic_write
 
+from ._text import MAX_NAME, shown
+
 __all__ = ["layout_engine", "find_engines", "run_layout", "write_drawing", "LaidOutDigraph", "inline_svg",
            "LayoutEngineMissing", "LayoutFailed", "FIXES",
            "shown", "dot_text", "quote", "record_field", "html_text", "attributes", "Raw", "MAX_NAME", "MAX_LABEL"]
@@ -229,42 +231,22 @@ def inline_svg(svg):
 
 # -- DOT text: every label goes through `dot_text`, so no label can break the DOT or the SVG -------------
 #
-# What a picture shows of a text (`shown`): the text itself, except
-# - a control character other than the newline (U+0000-U+001F, U+007F) is shown as its Python escape,
-#   e.g. "\x01", "\t" as "\x09"; a lone surrogate or a non-character U+FFFE/U+FFFF as "\ud800" ("\ufffe"):
-#   XML (so SVG) cannot hold them, and a visible escape says what was there;
-# - a text longer than `limit` characters (after that) is cut to its first limit - 1 and an ellipsis.
+# A label shows ``shown(text)`` (viz/_text.py: control characters as escapes, cut with an ellipsis).
 # Names given by the user (labels, parameter and layer names) are cut at MAX_NAME; any one label at
 # MAX_LABEL, so that no quoted string reaches the system dot's 16 kB limit even with every character
-# escaped as an entity.
+# escaped (6 bytes at most).
 
-MAX_NAME = 80
 MAX_LABEL = 1500
-ELLIPSIS = "\u2026"
 # How each syntax writes a character that is not text to it, and a newline. Both engines read entities
 # (&amp;) and backslash escapes (\N: the node's name) in every kind of label, so & and \ are always escaped.
 _QUOTED = {"&": "&amp;", "\\": "\\\\", '"': '\\"'}
-_RECORD = {**_QUOTED, **{char: "\\" + char for char in "{}|<>"}}
+# a record field drops the spaces at its ends, merges runs of them and (dot 2.43) drops one after a
+# non-ASCII character: as entities they all stay
+_RECORD = {**_QUOTED, **{char: "\\" + char for char in "{}|<>"}, " ": "&#32;"}
 # (a "]" just before a tag breaks the system dot's HTML lexer)
 _HTML = {"&": "&amp;", "\\": "\\\\", "<": "&lt;", ">": "&gt;", '"': "&quot;", "]": "&#93;"}
 SYNTAXES = {"quoted": (_QUOTED, "\\n"), "record": (_RECORD, "\\n"), "html": (_HTML, "<BR/>"),
             "html-attribute": (_HTML, "&#10;")}
-
-
-def _visible(char):
-    code = ord(char)
-    if (code < 32 and char != "\n") or code == 127:
-        return f"\\x{code:02x}"
-    if 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF):
-        return f"\\u{code:04x}"
-    return char
-
-
-def shown(text, limit=MAX_NAME):
-    """Return `text` (any object: its str) as a picture shows it: control characters, lone surrogates and
-    U+FFFE/U+FFFF as visible escapes (``\\x01``), then cut to `limit` characters with an ellipsis."""
-    text = "".join(map(_visible, str(text)))
-    return text if len(text) <= limit else text[:limit - 1] + ELLIPSIS
 
 
 def dot_text(text, syntax="quoted", limit=MAX_LABEL):
@@ -273,21 +255,13 @@ def dot_text(text, syntax="quoted", limit=MAX_LABEL):
     `syntax`: "quoted" (inside a double-quoted DOT string), "record" (one field of a record label: ``{ | }``
     and spaces stay text), "html" (inside a Graphviz HTML-like label: newlines become
     ``<BR/>``) or "html-attribute" (an attribute value of one, e.g. TITLE: newlines become ``&#10;``).
-    ``&`` and ``\\`` are escaped in every syntax, ``"`` too, and ``{ } | < >`` in a record.
+    ``&`` and ``\\`` are escaped in every syntax, ``"`` too, and ``{ } | < >`` and spaces in a record.
     Raises ValueError for another `syntax`.
     """
     if syntax not in SYNTAXES:
         raise ValueError(f"syntax must be one of {', '.join(map(repr, SYNTAXES))}, got {syntax!r}")
     escapes, newline = SYNTAXES[syntax]
-    lines = []
-    for line in shown(text, limit).split("\n"):
-        chars = [escapes.get(char, char) for char in line]
-        if syntax == "record":  # a field drops the spaces at its ends and merges runs of them; entities stay
-            for index, char in enumerate(line):
-                if char == " " and (index in (0, len(line) - 1) or " " in (line[index - 1], line[index + 1])):
-                    chars[index] = "&#32;"
-        lines.append("".join(chars))
-    return newline.join(lines)
+    return newline.join("".join(escapes.get(char, char) for char in line) for line in shown(text, limit).split("\n"))
 
 
 def quote(text):

@@ -29,7 +29,7 @@ The cells are `viz.network_cells`, the assembly `viz.network_draw`.
 import math
 
 from .graph import SATURATION_SCALE, saturation_color
-from .layout import shown
+from ._text import shown
 from .network_draw import draw
 
 __all__ = ["draw_network", "network_numbers", "saturation_color", "SATURATION_SCALE", "CELLS_FROM"]

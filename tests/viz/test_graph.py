@@ -24,7 +24,8 @@ def node_attrs(source, name):
     """The attributes of node `name` in DOT `source`, as a dict (our DOT writes one node per line)."""
     for line in source.splitlines():
         if line.startswith(f"{name} ["):
-            return dict(ATTR.findall(line))
+            # the spaces of a record label are written &#32; (viz.layout.dot_text)
+            return {key: value.replace("&#32;", " ") for key, value in ATTR.findall(line)}
     raise AssertionError(f"node {name} not in the DOT source")
 
 
