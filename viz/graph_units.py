@@ -11,7 +11,7 @@ from micrograd_it.engine import Value
 
 from ._text import shown
 
-__all__ = ["collect", "number_text", "SATURATED_LOCAL", "ACTIVATIONS", "is_flat"]
+__all__ = ["collect", "Census", "summary_text", "title_text", "number_text", "SATURATED_LOCAL", "ACTIVATIONS", "is_flat"]
 
 # An activation whose local derivative is below this passes less than 2% of the
 # gradient: tanh with |t| > 0.99 (1 - t**2 < 0.0199), sigmoid near 0 or 1, relu off.
@@ -249,8 +249,7 @@ def _summarise(units, edges, kept):
     """Replace the units not in `kept` by one summary unit; edges from them come from it instead."""
     dropped = [unit for key, unit in units.items() if key not in kept]
     vanished = sum(unit.vanished for unit in dropped)
-    summary = _Unit("summary", "summary",
-                    f"{len(dropped)} more nodes not drawn\n({vanished} of them vanished)\nnearer the inputs")
+    summary = _Unit("summary", "summary", summary_text(len(dropped), vanished))
     new_units = {key: unit for key, unit in units.items() if key in kept}
     new_units["summary"] = summary
     return new_units, _merge_edges(edges, lambda key: key if key in kept else "summary")
@@ -296,7 +295,7 @@ def collect(root, *, vanish_tol, max_nodes, group, names, trace):
         notes.append(f"showing the {len(kept)} nodes nearest the output; {len(units) - len(kept)} more summarised"
                      + ("" if trace is not None else " (pass trace= to collapse by neuron)"))
         units, edges = _summarise(units, edges, kept)
-    drawing = _Drawing(list(units.values()), edges, _title(root, values, grads_ran, vanish_tol, notes),
+    drawing = _Drawing(list(units.values()), edges, title_text(root, Census(values, vanish_tol), grads_ran, vanish_tol, notes),
                        grads_ran, vanish_tol, grouped=any(unit.kind == "group" for unit in units.values()))
     drawing.values, drawing.unit_of = values, unit_of  # which unit each Value went into (before folding)
     return drawing
@@ -306,15 +305,38 @@ def _count(number, noun):
     return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
-def _title(root, values, grads_ran, vanish_tol, notes):
+class Census:
+    """One pass over `values` (a graph's Values): ``.values`` how many, ``.vanished`` how many with
+    |grad| <= vanish_tol, ``.flat`` how many flat activations; for the Values whose ids are in `wanted`:
+    ``.index`` {id: position in `values`} and ``.flow_out`` {id: gradient flow into consumers not wanted}."""
+
+    def __init__(self, values, vanish_tol, wanted=frozenset()):
+        activations = set(ACTIVATIONS)  # once, not a catalogue look-up per Value
+        self.values, self.vanished, self.flat, self.index, self.flow_out = len(values), 0, 0, {}, {}
+        for position, value in enumerate(values):
+            if abs(value.grad) <= vanish_tol:
+                self.vanished += 1
+            if value.op in activations and abs(value._dx) < SATURATED_LOCAL:
+                self.flat += 1
+            if id(value) in wanted:
+                self.index[id(value)] = position
+            elif wanted:
+                for child, local in ((value._x, value._dx), (value._y, value._dy)):
+                    if child is not None and id(child) in wanted:
+                        self.flow_out[id(child)] = self.flow_out.get(id(child), 0.0) + abs(local * value.grad)
+
+
+def summary_text(dropped, vanished):
+    return f"{dropped} more nodes not drawn\n({vanished} of them vanished)\nnearer the inputs"
+
+
+def title_text(root, counts, grads_ran, vanish_tol, notes):
+    """The drawing's title: the root, the size of the graph, what vanished and what is flat, then `notes`."""
     name = shown(root.label) or "output"
-    lines = [f"{name} = {number_text(root.data)}: a graph of {_count(len(values), 'Value')}"]
+    lines = [f"{name} = {number_text(root.data)}: a graph of {_count(counts.values, 'Value')}"]
     if not grads_ran:
         lines.append("backward() has not run (all gradients are 0): nothing is marked as vanished")
     else:
-        vanished = sum(abs(value.grad) <= vanish_tol for value in values)
-        lines.append(f"{_count(vanished, 'Value')} with |grad| <= {vanish_tol:g} (vanished)")
-    activations = set(ACTIVATIONS)  # once, not a catalogue look-up per Value
-    flat = sum(value.op in activations and abs(value._dx) < SATURATED_LOCAL for value in values)
-    lines[-1] += f", {_count(flat, 'flat activation')} (local derivative < {SATURATED_LOCAL})"
+        lines.append(f"{_count(counts.vanished, 'Value')} with |grad| <= {vanish_tol:g} (vanished)")
+    lines[-1] += f", {_count(counts.flat, 'flat activation')} (local derivative < {SATURATED_LOCAL})"
     return "\n".join(lines + notes)
