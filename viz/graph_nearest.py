@@ -6,8 +6,9 @@ summarising the rest. Drawing must not cost more than building and differentiati
 the graph did, so the walk stops after ``max_nodes + 1`` Values: only those become
 drawn units. The rest of the graph is counted once, Value by Value, for the title and
 the summary (how many Values, how many vanished, how many flat activations, the
-gradient flowing from drawn Values into the others), with no object made per Value. `viz.graph_units.collect` is the same picture made the long
-way (a unit for every Value, then cut); the tests compare the two.
+gradient flowing from drawn Values into the others), with no object made per Value.
+`viz.graph_units.collect` is the same picture made the long way (a unit for every
+Value, then cut); the tests compare the two.
 """
 
 from collections import deque

@@ -11,7 +11,8 @@ from micrograd_it.engine import Value
 
 from ._text import shown
 
-__all__ = ["collect", "Census", "summary_text", "title_text", "number_text", "SATURATED_LOCAL", "ACTIVATIONS", "is_flat"]
+__all__ = ["collect", "Census", "summary_text", "title_text", "number_text", "SATURATED_LOCAL", "ACTIVATIONS",
+           "is_flat"]
 
 # An activation whose local derivative is below this passes less than 2% of the
 # gradient: tanh with |t| > 0.99 (1 - t**2 < 0.0199), sigmoid near 0 or 1, relu off.
@@ -295,7 +296,8 @@ def collect(root, *, vanish_tol, max_nodes, group, names, trace):
         notes.append(f"showing the {len(kept)} nodes nearest the output; {len(units) - len(kept)} more summarised"
                      + ("" if trace is not None else " (pass trace= to collapse by neuron)"))
         units, edges = _summarise(units, edges, kept)
-    drawing = _Drawing(list(units.values()), edges, title_text(root, Census(values, vanish_tol), grads_ran, vanish_tol, notes),
+    title = title_text(root, Census(values, vanish_tol), grads_ran, vanish_tol, notes)
+    drawing = _Drawing(list(units.values()), edges, title,
                        grads_ran, vanish_tol, grouped=any(unit.kind == "group" for unit in units.values()))
     drawing.values, drawing.unit_of = values, unit_of  # which unit each Value went into (before folding)
     return drawing

@@ -32,7 +32,10 @@ def _draw(data, attribute, what, bins, ax, describe_stats, xlabel, single_title)
     ax = new_axes(ax)  # only once the input is known to be good
     if layers is None:
         ax.hist(values.ravel(), bins=bins, color=BLUE, edgecolor="white", linewidth=0.4)
-        header = single_title if trace is None else f"{plain_text(trace.name)} ({plain_text(trace.activation)}) {single_title}"
+        if trace is not None:
+            header = f"{plain_text(trace.name)} ({plain_text(trace.activation)}) {single_title}"
+        else:
+            header = single_title
         ax.set_title(f"{header}, {_shape_text(values)}\n{describe_stats(values, trace, source)}", fontsize=10)
         ax.set_ylabel("count")
     else:
