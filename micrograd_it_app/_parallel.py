@@ -26,7 +26,7 @@ import sys
 import threading
 import traceback
 
-from micrograd_it._files import atomic_write
+from micrograd_it.files import atomic_write
 
 from . import _progress
 from ._interrupt import checkpoint

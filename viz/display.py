@@ -34,7 +34,7 @@ import threading
 import matplotlib
 import matplotlib.figure
 
-from micrograd_it._files import atomic_write
+from micrograd_it.files import atomic_write
 
 __all__ = ["Figure", "new_figure", "draws_figure", "pending_figures"]
 
