@@ -26,6 +26,8 @@ import sys
 import threading
 import traceback
 
+from micrograd_it.files import atomic_write
+
 from . import _progress
 from ._interrupt import checkpoint
 from ._output import UserError
@@ -167,8 +169,16 @@ def _receive(receiver):
 
 
 def _move_files(folder, out_dir):
+    """Move a worker's finished files into `out_dir`; one already there (a symlink, a 0600 file) is written
+    through atomic_write, so it keeps its link and its mode; a new one is renamed in."""
     for name in sorted(os.listdir(folder)):
-        os.replace(os.path.join(folder, name), os.path.join(out_dir, name))
+        source, target = os.path.join(folder, name), os.path.join(out_dir, name)
+        if os.path.lexists(target):
+            with open(source, "rb") as finished:
+                atomic_write(target, finished.read())
+            os.unlink(source)
+        else:
+            os.replace(source, target)
     os.rmdir(folder)
 
 

@@ -211,6 +211,7 @@ def test_load_of_a_mismatched_file_raises_and_leaves_the_model_unchanged(tmp_pat
     with pytest.raises(ValueError) as info:
         target.load(_write(tmp_path / "b.json", document))
     assert culprit in str(info.value)
+    assert str(tmp_path / "b.json") in str(info.value)  # every refusal names the file
     assert [p.data for p in target.parameters()] == before
 
 

@@ -27,10 +27,14 @@ Library code never calls ``plt.show()`` and never imports pyplot.
 
 import functools
 import io
+import os
 import sys
 import threading
 
+import matplotlib
 import matplotlib.figure
+
+from micrograd_it.files import atomic_write
 
 __all__ = ["Figure", "new_figure", "draws_figure", "pending_figures"]
 
@@ -43,8 +47,28 @@ _calls = threading.local()
 class Figure(matplotlib.figure.Figure):
     """A matplotlib Figure that Jupyter displays as a PNG, and that knows it was displayed.
 
-    Behaves like its base class in every other way (same repr, savefig, axes).
+    Behaves like its base class in every other way (same repr, axes), except that `savefig` onto a
+    file path writes the file atomically.
     """
+
+    def savefig(self, fname, *args, **kwargs):
+        """matplotlib's savefig; a path (str or os.PathLike) is written atomically, as `atomic_write` does:
+        a reader never sees half a file, a symlink's target is written, an existing file keeps its mode,
+        and an error names `fname`. The format comes from `format=`, else the suffix, else
+        rcParams["savefig.format"] (then added to the name, as matplotlib does). Returns None."""
+        if not isinstance(fname, (str, os.PathLike)):
+            return super().savefig(fname, *args, **kwargs)
+        path = os.fspath(fname)
+        fmt = kwargs.pop("format", None)
+        if fmt is None:
+            fmt = os.path.splitext(path)[1][1:].lower()
+            if not fmt:
+                fmt = matplotlib.rcParams["savefig.format"]
+                path = f"{path}.{fmt}"
+        buffer = io.BytesIO()
+        super().savefig(buffer, *args, format=fmt, **kwargs)
+        atomic_write(path, buffer.getvalue())
+        return None
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         # IPython asks for this before any other format whenever it displays the figure: it is being

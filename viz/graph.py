@@ -35,7 +35,8 @@ import os
 
 from micrograd_it.engine import Value
 
-from .graph_units import SATURATED_LOCAL, collect, number_text
+from .graph_nearest import collect_nearest
+from .graph_units import SATURATED_LOCAL, _parameter_names, collect, number_text
 from .layout import LaidOutDigraph, Raw, attributes, record_field, run_layout, write_drawing
 
 __all__ = ["draw_graph", "draw_dot", "render", "saturation_color", "SATURATED_LOCAL", "PALETTE", "SATURATION_SCALE"]
@@ -189,7 +190,11 @@ def draw_graph(root, *, rankdir="LR", vanish_tol=1e-6, show_local_grad=True, max
         raise ValueError(f"group must be None or 'neuron', got {group!r}")
     if group == "neuron" and trace is None:
         raise ValueError("group='neuron' needs trace=: the trace of the forward pass (with net.trace() as trace: ...)")
-    drawing = collect(root, vanish_tol=vanish_tol, max_nodes=max_nodes, group=group, names=names, trace=trace)
+    drawing = None
+    if trace is None:  # a big graph: only the nearest Values become units (viz/graph_nearest.py)
+        drawing = collect_nearest(root, vanish_tol=vanish_tol, max_nodes=max_nodes, param_names=_parameter_names(names))
+    if drawing is None:
+        drawing = collect(root, vanish_tol=vanish_tol, max_nodes=max_nodes, group=group, names=names, trace=trace)
     return _to_dot(drawing, rankdir=rankdir, show_local_grad=show_local_grad, fmt=format, legend=legend)
 
 

@@ -9,7 +9,10 @@ styling and the DOT text are `viz.graph`'s job.
 from micrograd_it.catalogue import ACTIVATIONS as CATALOGUE_ACTIVATIONS
 from micrograd_it.engine import Value
 
-__all__ = ["collect", "number_text", "SATURATED_LOCAL", "ACTIVATIONS", "is_flat"]
+from ._text import shown
+
+__all__ = ["collect", "Census", "summary_text", "title_text", "number_text", "SATURATED_LOCAL", "ACTIVATIONS",
+           "is_flat"]
 
 # An activation whose local derivative is below this passes less than 2% of the
 # gradient: tanh with |t| > 0.99 (1 - t**2 < 0.0199), sigmoid near 0 or 1, relu off.
@@ -110,18 +113,19 @@ def _neuron_groups(trace, in_graph, grads_ran, vanish_tol, per_sample):
         saturated = sum(row[3] for row in rows)
         unit = _Unit(key, "group", vanished=vanished)
         unit.neuron = (lt.name, neuron)
+        layer_name, activation = shown(lt.name), shown(lt.activation)
         unit.calls = [(sample, preact, act) for sample, preact, act, _ in rows]  # for the explorer's expansion
         unit.flat = saturated == len(rows)
         if per_sample:
             sample, preact, act, _ = rows[0]
-            unit.fields = [f"{lt.name} neuron {neuron}, sample {sample}",
-                           f"preact {number_text(preact.data)} -> {lt.activation} {number_text(act.data)}",
+            unit.fields = [f"{layer_name} neuron {neuron}, sample {sample}",
+                           f"preact {number_text(preact.data)} -> {activation} {number_text(act.data)}",
                            f"grad_in {number_text(preact.grad)}" + ("  (vanished)" if vanished else "")]
             if unit.flat:
                 unit.fields.append("SATURATED here")
         else:
             unit.saturation = saturated / len(rows) if lt.activation != "linear" else None
-            unit.fields = [f"{lt.name} neuron {neuron} ({lt.activation}, {len(rows)} samples)",
+            unit.fields = [f"{layer_name} neuron {neuron} ({activation}, {len(rows)} samples)",
                            f"saturated on {100.0 * saturated / len(rows):.0f}% of samples",
                            f"mean |grad_in| {number_text(sum(grads_in) / len(rows))}" + ("  (vanished)" if vanished else "")]
             if unit.flat and lt.activation != "linear":
@@ -138,9 +142,9 @@ def _value_unit(value, key, root, param_names, grads_ran, vanish_tol):
     else:
         # an unlabelled leaf is a number written into the expression (the 2.0 of x * 2.0), not an input
         kind = ("input" if value.label else "constant") if value.is_leaf else "plain"
-    unit = _Unit(key, kind, param_names.get(id(value), value.label), value.data, value.grad, vanished)
+    unit = _Unit(key, kind, shown(param_names.get(id(value), value.label)), value.data, value.grad, vanished)
     if not value.is_leaf:
-        unit.op_text = str(value._op)
+        unit.op_text = shown(value._op)
         unit.grad_flow = abs(value.grad)
         if len(value.children) == 1:
             unit.local = value._dx
@@ -246,8 +250,7 @@ def _summarise(units, edges, kept):
     """Replace the units not in `kept` by one summary unit; edges from them come from it instead."""
     dropped = [unit for key, unit in units.items() if key not in kept]
     vanished = sum(unit.vanished for unit in dropped)
-    summary = _Unit("summary", "summary",
-                    f"{len(dropped)} more nodes not drawn\n({vanished} of them vanished)\nnearer the inputs")
+    summary = _Unit("summary", "summary", summary_text(len(dropped), vanished))
     new_units = {key: unit for key, unit in units.items() if key in kept}
     new_units["summary"] = summary
     return new_units, _merge_edges(edges, lambda key: key if key in kept else "summary")
@@ -293,7 +296,8 @@ def collect(root, *, vanish_tol, max_nodes, group, names, trace):
         notes.append(f"showing the {len(kept)} nodes nearest the output; {len(units) - len(kept)} more summarised"
                      + ("" if trace is not None else " (pass trace= to collapse by neuron)"))
         units, edges = _summarise(units, edges, kept)
-    drawing = _Drawing(list(units.values()), edges, _title(root, values, grads_ran, vanish_tol, notes),
+    title = title_text(root, Census(values, vanish_tol), grads_ran, vanish_tol, notes)
+    drawing = _Drawing(list(units.values()), edges, title,
                        grads_ran, vanish_tol, grouped=any(unit.kind == "group" for unit in units.values()))
     drawing.values, drawing.unit_of = values, unit_of  # which unit each Value went into (before folding)
     return drawing
@@ -303,15 +307,38 @@ def _count(number, noun):
     return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
-def _title(root, values, grads_ran, vanish_tol, notes):
-    name = root.label or "output"
-    lines = [f"{name} = {number_text(root.data)}: a graph of {_count(len(values), 'Value')}"]
+class Census:
+    """One pass over `values` (a graph's Values): ``.values`` how many, ``.vanished`` how many with
+    |grad| <= vanish_tol, ``.flat`` how many flat activations; for the Values whose ids are in `wanted`:
+    ``.index`` {id: position in `values`} and ``.flow_out`` {id: gradient flow into consumers not wanted}."""
+
+    def __init__(self, values, vanish_tol, wanted=frozenset()):
+        activations = set(ACTIVATIONS)  # once, not a catalogue look-up per Value
+        self.values, self.vanished, self.flat, self.index, self.flow_out = len(values), 0, 0, {}, {}
+        for position, value in enumerate(values):
+            if abs(value.grad) <= vanish_tol:
+                self.vanished += 1
+            if value.op in activations and abs(value._dx) < SATURATED_LOCAL:
+                self.flat += 1
+            if id(value) in wanted:
+                self.index[id(value)] = position
+            elif wanted:
+                for child, local in ((value._x, value._dx), (value._y, value._dy)):
+                    if child is not None and id(child) in wanted:
+                        self.flow_out[id(child)] = self.flow_out.get(id(child), 0.0) + abs(local * value.grad)
+
+
+def summary_text(dropped, vanished):
+    return f"{dropped} more nodes not drawn\n({vanished} of them vanished)\nnearer the inputs"
+
+
+def title_text(root, counts, grads_ran, vanish_tol, notes):
+    """The drawing's title: the root, the size of the graph, what vanished and what is flat, then `notes`."""
+    name = shown(root.label) or "output"
+    lines = [f"{name} = {number_text(root.data)}: a graph of {_count(counts.values, 'Value')}"]
     if not grads_ran:
         lines.append("backward() has not run (all gradients are 0): nothing is marked as vanished")
     else:
-        vanished = sum(abs(value.grad) <= vanish_tol for value in values)
-        lines.append(f"{_count(vanished, 'Value')} with |grad| <= {vanish_tol:g} (vanished)")
-    activations = set(ACTIVATIONS)  # once, not a catalogue look-up per Value
-    flat = sum(value.op in activations and abs(value._dx) < SATURATED_LOCAL for value in values)
-    lines[-1] += f", {_count(flat, 'flat activation')} (local derivative < {SATURATED_LOCAL})"
+        lines.append(f"{_count(counts.vanished, 'Value')} with |grad| <= {vanish_tol:g} (vanished)")
+    lines[-1] += f", {_count(counts.flat, 'flat activation')} (local derivative < {SATURATED_LOCAL})"
     return "\n".join(lines + notes)

@@ -22,8 +22,11 @@ import graphviz
 
 from micrograd_it.files import atomic_write
 
+from ._text import MAX_NAME, shown
+
 __all__ = ["layout_engine", "find_engines", "run_layout", "write_drawing", "LaidOutDigraph", "inline_svg",
-           "LayoutEngineMissing", "LayoutFailed", "FIXES"]
+           "LayoutEngineMissing", "LayoutFailed", "FIXES",
+           "shown", "dot_text", "quote", "record_field", "html_text", "attributes", "Raw", "MAX_NAME", "MAX_LABEL"]
 
 BUNDLED = "graphviz-pure"
 # What graphviz-pure 0.2 can write (its own error message lists them: no pdf, no ps).
@@ -226,33 +229,54 @@ def inline_svg(svg):
     return f'<div class="micrograd-it-graph">{SVG_FIT_WIDTH}{svg[start + len("<svg"):]}</div>'
 
 
-# -- DOT text: quoting labels so that no label can break or inject into the DOT source ---------
+# -- DOT text: every label goes through `dot_text`, so no label can break the DOT or the SVG -------------
+#
+# A label shows ``shown(text)`` (viz/_text.py: control characters as escapes, cut with an ellipsis).
+# Names given by the user (labels, parameter and layer names) are cut at MAX_NAME; any one label at
+# MAX_LABEL, so that no quoted string reaches the system dot's 16 kB limit even with every character
+# escaped (6 bytes at most).
 
-_RECORD_SPECIALS = set("{}|<>")
+MAX_LABEL = 1500
+# How each syntax writes a character that is not text to it, and a newline. Both engines read entities
+# (&amp;) and backslash escapes (\N: the node's name) in every kind of label, so & and \ are always escaped.
+_QUOTED = {"&": "&amp;", "\\": "\\\\", '"': '\\"'}
+# a record field drops the spaces at its ends, merges runs of them and (dot 2.43) drops one after a
+# non-ASCII character: as entities they all stay
+_RECORD = {**_QUOTED, **{char: "\\" + char for char in "{}|<>"}, " ": "&#32;"}
+# (a "]" just before a tag breaks the system dot's HTML lexer)
+_HTML = {"&": "&amp;", "\\": "\\\\", "<": "&lt;", ">": "&gt;", '"': "&quot;", "]": "&#93;"}
+SYNTAXES = {"quoted": (_QUOTED, "\\n"), "record": (_RECORD, "\\n"), "html": (_HTML, "<BR/>"),
+            "html-attribute": (_HTML, "&#10;")}
 
 
-def _clean(char):
-    # control characters, lone surrogates and non-characters have no business in a label (SVG's XML rejects them)
-    if char == "\n":
-        return "\\n"
-    code = ord(char)
-    if code < 32 or code == 127 or 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF):
-        return "\ufffd"
-    if char == "\\":
-        return "\\\\"
-    if char == '"':
-        return '\\"'
-    return char
+def dot_text(text, syntax="quoted", limit=MAX_LABEL):
+    """Return `text` escaped once for DOT so that the engine draws exactly ``shown(text, limit)``.
+
+    `syntax`: "quoted" (inside a double-quoted DOT string), "record" (one field of a record label: ``{ | }``
+    and spaces stay text), "html" (inside a Graphviz HTML-like label: newlines become
+    ``<BR/>``) or "html-attribute" (an attribute value of one, e.g. TITLE: newlines become ``&#10;``).
+    ``&`` and ``\\`` are escaped in every syntax, ``"`` too, and ``{ } | < >`` and spaces in a record.
+    Raises ValueError for another `syntax`.
+    """
+    if syntax not in SYNTAXES:
+        raise ValueError(f"syntax must be one of {', '.join(map(repr, SYNTAXES))}, got {syntax!r}")
+    escapes, newline = SYNTAXES[syntax]
+    return newline.join("".join(escapes.get(char, char) for char in line) for line in shown(text, limit).split("\n"))
 
 
 def quote(text):
-    """Return `text` as a double-quoted DOT string that renders as exactly that text (newlines kept)."""
-    return '"' + "".join(_clean(char) for char in str(text)) + '"'
+    """Return `text` as a double-quoted DOT string that renders as exactly ``shown(text, MAX_LABEL)``."""
+    return '"' + dot_text(text) + '"'
 
 
 def record_field(text):
     """Return `text` escaped for one field of a record label: ``{ } | < >`` become text, not structure."""
-    return "".join("\\" + char if char in _RECORD_SPECIALS else _clean(char) for char in str(text))
+    return dot_text(text, "record")
+
+
+def html_text(text):
+    """Return `text` escaped for a Graphviz HTML-like label (markup as entities, newlines as ``<BR/>``)."""
+    return dot_text(text, "html")
 
 
 def attributes(attrs):

@@ -29,6 +29,7 @@ The cells are `viz.network_cells`, the assembly `viz.network_draw`.
 import math
 
 from .graph import SATURATION_SCALE, saturation_color
+from ._text import shown
 from .network_draw import draw
 
 __all__ = ["draw_network", "network_numbers", "saturation_color", "SATURATION_SCALE", "CELLS_FROM"]
@@ -63,7 +64,7 @@ class LayerNumbers:
     """
 
     def __init__(self, layer, layer_trace, threshold):
-        self.name, self.activation = layer_trace.name, layer_trace.activation
+        self.name, self.activation = shown(layer_trace.name), shown(layer_trace.activation)
         self.n_neurons, self.n_samples = layer_trace.n_neurons, layer_trace.n_samples
         self.saturation = layer_trace.saturation(threshold)
         self.dead = set(layer_trace.dead(threshold))

@@ -12,9 +12,8 @@ norms of the weights into and out of the neuron. A bar is hollow when all the
 weights it stands for can (almost) no longer learn.
 """
 
-import html
-
 from .graph import FILL, PALETTE, WHITE_TEXT_FROM, saturation_color
+from .layout import dot_text, html_text
 
 __all__ = ["layer_table", "neuron_cell", "input_cell", "legend_table", "html_text", "cell_id",
            "BAR_WIDTH", "DEAD_MARK", "CELL_BORDER", "DEAD_BORDER"]
@@ -25,13 +24,6 @@ CELL_WIDTH = {"compact": 28, "full": 64}
 CELL_BORDER, DEAD_BORDER = ("1", "#999999"), ("3", PALETTE["black"])  # (width, colour) of a cell's outline
 DEAD_MARK = "\u00d7"  # x: printed before a dead neuron's index (shape, not colour alone)
 BAR_COLOR, HOLLOW_COLOR = PALETTE["blue"], "#555555"
-
-
-def html_text(text):
-    """Return `text` escaped for a Graphviz HTML label: markup characters as entities, newlines as <BR/>."""
-    cleaned = "".join(char if char == "\n" or (ord(char) >= 32 and ord(char) != 127) else "\ufffd"
-                      for char in str(text))
-    return "<BR/>".join(html.escape(line, quote=True) for line in cleaned.split("\n"))
 
 
 def cell_id(layer_index, j):
@@ -67,7 +59,7 @@ def _bar(norm, largest, hollow, ident=None):
 def _cell(ident, title, fill, dead, rows, size):
     """A neuron's cell: outline thick and black when dead, an anchor (ID, TITLE, HREF) for the SVG."""
     border, colour = DEAD_BORDER if dead else CELL_BORDER
-    attrs = {"ID": ident, "HREF": f"#a_{ident}", "TITLE": html_text(title), "PORT": ident, "BGCOLOR": fill,
+    attrs = {"ID": ident, "HREF": f"#a_{ident}", "TITLE": dot_text(title, "html-attribute"), "PORT": ident, "BGCOLOR": fill,
              "BORDER": border, "COLOR": colour, "CELLPADDING": "2", "WIDTH": str(CELL_WIDTH[size])}
     inner = '<TABLE BORDER="0" CELLSPACING="1" CELLPADDING="0">' + "".join(rows) + "</TABLE>"
     return _td(attrs, inner)

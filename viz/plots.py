@@ -4,7 +4,7 @@
     with net.trace() as tr:
         ...forward, loss, loss.backward()...
     ax = activation_hist(tr.layers[0])          # 50-bin histogram, mean/std/saturated % in the title
-    ax.figure.savefig("h.png")
+    ax.figure.savefig("h.png")                  # written atomically (viz figures keep links and modes)
 
 Conventions, the same for every function:
 - One-panel figures take ``ax=None`` and return the Axes they drew on (``ax.figure`` is its Figure);

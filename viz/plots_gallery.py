@@ -17,6 +17,7 @@ from micrograd_it.trace import is_saturated
 from ._arrays import as_array
 from .display import draws_figure, new_figure
 from .plots_common import BLUE, SATURATED_SHADE, VERMILLION, check_threshold
+from ._text import plain_text
 
 def gallery():
     """Return [(name, title, the Value method applying it with the engine's default constant)]:
@@ -46,7 +47,7 @@ def _panel(ax, name, title, activate, xs, threshold):
     ax.axvline(0, color="0.6", linewidth=0.6)
     ax.plot(xs, acts, color=BLUE, linewidth=2, label="activation", gid="activation")
     ax.plot(xs, grads, color=VERMILLION, linewidth=2, linestyle="--", label="d/dx by backward()", gid="derivative")
-    ax.set_title(title, fontsize=11)
+    ax.set_title(plain_text(title), fontsize=11)
     ax.set_ylim(-1.3, 2.3)
     ax.set_xlim(xs[0], xs[-1])
     if name == "tanh":

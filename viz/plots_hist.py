@@ -12,6 +12,7 @@ from ._arrays import abs_above, as_layers, one_layer
 from .display import draws_figure
 from .plots_common import BLUE, SATURATED_SHADE, check_count, check_threshold, line_color, new_axes
 from .plots_common import saturation_rule, tanh_saturation_x
+from ._text import plain_text
 
 
 def _saturated_fraction(values, trace, source, threshold):
@@ -31,17 +32,23 @@ def _draw(data, attribute, what, bins, ax, describe_stats, xlabel, single_title)
     ax = new_axes(ax)  # only once the input is known to be good
     if layers is None:
         ax.hist(values.ravel(), bins=bins, color=BLUE, edgecolor="white", linewidth=0.4)
-        header = single_title if trace is None else f"{trace.name} ({trace.activation}) {single_title}"
+        if trace is not None:
+            header = f"{plain_text(trace.name)} ({plain_text(trace.activation)}) {single_title}"
+        else:
+            header = single_title
         ax.set_title(f"{header}, {_shape_text(values)}\n{describe_stats(values, trace, source)}", fontsize=10)
         ax.set_ylabel("count")
     else:
+        handles, labels = [], []
         for index, (name, values, trace, source) in enumerate(layers):
             density, edges = np.histogram(values.ravel(), bins=bins, density=True)
-            label = name if trace is None else f"{name} ({trace.activation})"
-            ax.plot((edges[:-1] + edges[1:]) / 2, density, color=line_color(index), linewidth=1.6,
-                    label=f"{label}: {describe_stats(values, trace, source)}")
-        # below the axes: the interesting parts (tanh's spikes at +-1, a gradient's spike at 0) stay visible
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.14), frameon=False)
+            label = plain_text(name) if trace is None else f"{plain_text(name)} ({plain_text(trace.activation)})"
+            labels.append(f"{label}: {describe_stats(values, trace, source)}")
+            handles += ax.plot((edges[:-1] + edges[1:]) / 2, density, color=line_color(index), linewidth=1.6,
+                               label=labels[-1])
+        # below the axes: the interesting parts (tanh's spikes at +-1, a gradient's spike at 0) stay visible;
+        # handles and labels given, so that a name starting with "_" is not left out of the legend
+        ax.legend(handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.14), frameon=False)
         ax.set_title(f"{single_title} per layer ({bins} bins, density)", fontsize=10)
         ax.set_ylabel("density")
     ax.set_xlabel(xlabel)

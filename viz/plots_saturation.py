@@ -11,6 +11,7 @@ import numpy as np
 from ._arrays import abs_above, as_matrix, is_layer_trace
 from .display import draws_figure
 from .plots_common import DEAD_COLOR, check_threshold, new_axes, saturation_rule
+from ._text import plain_text
 
 
 def saturation_mask(h, threshold=0.99):
@@ -45,7 +46,7 @@ def saturation_map(h, threshold=0.99, ax=None):
     ax.plot(dead, [1.03] * len(dead), linestyle="none", marker="v", markersize=8, color=DEAD_COLOR,
             markeredgecolor="black", markeredgewidth=0.5, transform=ax.get_xaxis_transform(),
             clip_on=False, gid="dead", label="dead neuron")
-    name = f"{h.name} ({h.activation}): " if is_layer_trace(h) else ""
+    name = f"{plain_text(h.name)} ({plain_text(h.activation)}): " if is_layer_trace(h) else ""
     dead_text = f"{len(dead)} dead neuron{'s' if len(dead) != 1 else ''}"
     if dead:
         dead_text += " (\u25bc: saturated on every sample)"

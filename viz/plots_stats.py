@@ -16,6 +16,7 @@ from micrograd_it.recorder import LayerHistory
 from ._arrays import describe
 from .display import draws_figure, new_figure
 from .plots_common import DEAD_COLOR, line_color, new_axes
+from ._text import plain_text, shown
 
 STATS = {  # name -> (axis label, what it shows)
     "act_mean": ("mean of act", "mean activation"),
@@ -70,17 +71,20 @@ def stats_over_steps(recorder, stat="saturated_pct", layers=None, ax=None):
         raise ValueError(f"stats_over_steps stat must be one of {sorted(STATS)}, got {stat!r}")
     histories = _histories(recorder, layers, "stats_over_steps")
     ax = new_axes(ax)
+    handles = []
     for index, (label, history) in enumerate(histories):
         values = [np.nan if value is None else value for value in getattr(history, stat)]
         color = DEAD_COLOR if stat == "dead" and len(histories) == 1 else line_color(index)
-        ax.plot(history.steps, values, color=color, linewidth=1.4, label=label, gid=f"stat-{label}")
+        handles += ax.plot(history.steps, values, color=color, linewidth=1.4, label=plain_text(label),
+                           gid=f"stat-{shown(label)}")
     label, meaning = STATS[stat]
     if stat == "saturated_pct":
         ax.set_ylim(-2, 102)
     ax.set_xlabel("step")
     ax.set_ylabel(label)
     ax.set_title(f"{meaning}{_stride_text(histories)}", fontsize=10)
-    ax.legend(fontsize=8, frameon=False)
+    # handles and labels given: a name starting with "_" is not left out of the legend
+    ax.legend(handles, [handle.get_label() for handle in handles], fontsize=8, frameon=False)
     ax.grid(alpha=0.3)
     return ax
 
@@ -148,6 +152,7 @@ def hist_over_steps(recorder, layer=None, what="act", ax=None):
     ax.figure.colorbar(mesh, ax=ax, label="values per step in the bin (log scale)")
     ax.set_xlabel("step")
     ax.set_ylabel("activation" if what == "act" else "log10 |grad_in|")
-    ax.set_title(f"{history.name} ({history.activation}): histogram of {what} at every step\n{outside_text}"
+    ax.set_title(f"{plain_text(history.name)} ({plain_text(history.activation)}): histogram of {what} at every step\n"
+                 f"{outside_text}"
                  f"{_stride_text([(history.name, history)])}", fontsize=10)
     return ax

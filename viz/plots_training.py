@@ -9,6 +9,7 @@ from micrograd_it.optim import group_name
 from ._arrays import as_array, describe
 from .display import draws_figure
 from .plots_common import BLACK, BLUE, SKY, check_count, line_color, new_axes
+from ._text import plain_text
 
 
 def _grouped_params(params):
@@ -73,12 +74,12 @@ def grad_data_ratio(params, ax=None):
     ax.set_xscale("log")
     if names:  # a decade of room on each side, for the stems and the value labels
         ax.set_xlim(values.min() / 10, values.max() * 10)
-    ax.set_yticks(positions, names)
+    ax.set_yticks(positions, [plain_text(name) for name in names])
     ax.set_ylim(len(names) - 0.5, -0.5)  # first group on top
     ax.set_xlabel("std(grad) / std(data)")
     title = "gradient : data ratio per parameter group"
     if undefined:
-        title += f"\nundefined (std 0): {', '.join(undefined)}"
+        title += f"\nundefined (std 0): {', '.join(map(plain_text, undefined))}"
     ax.set_title(title, fontsize=10)
     return ax
 
@@ -107,16 +108,17 @@ def update_ratio_history(history, ax=None, guide=-3.0):
         ratios = as_array([history[i][name] for i in steps], f"update_ratio_history {name!r}", max_ndim=1)
         lines.append((index, name, steps, ratios))
     ax = new_axes(ax, figsize=(7.0, 4.2))
-    for index, name, steps, ratios in lines:
-        ax.plot(steps, ratios, color=line_color(index), linewidth=1.4, label=name)
-    ax.axhline(guide, color=BLACK, linestyle="--", linewidth=1, gid="guide",
-               label=f"guide 1e{guide:g} (makemore's rule of thumb)")
-    ax.legend(fontsize=8, loc="best", frameon=False)
+    handles = [ax.plot(steps, ratios, color=line_color(index), linewidth=1.4, label=plain_text(name))[0]
+               for index, name, steps, ratios in lines]
+    handles.append(ax.axhline(guide, color=BLACK, linestyle="--", linewidth=1, gid="guide",
+                              label=f"guide 1e{guide:g} (makemore's rule of thumb)"))
+    # handles given: a line whose name starts with "_" is not left out of the legend
+    ax.legend(handles, [handle.get_label() for handle in handles], fontsize=8, loc="best", frameon=False)
     ax.set_xlabel("step")
     ax.set_ylabel("log10( std(update) / std(data) )")
     title = "update : data ratio per parameter group"
     if never:
-        title += f"\nno ratio (std 0): {', '.join(never)}"
+        title += f"\nno ratio (std 0): {', '.join(map(plain_text, never))}"
     ax.set_title(title, fontsize=10)
     return ax
 
