@@ -67,7 +67,7 @@ def test_only_the_nearest_values_become_units_whatever_the_size(monkeypatch):
 
     def counting_children(value):
         children_read[0] += 1
-        return real_children.fget(value)
+        return real_children.__get__(value, Value)  # a property, or the compiled class's getset descriptor
 
     monkeypatch.setattr(graph_nearest, "_value_unit", counting_unit)
     for batch in (10, 40):
@@ -79,7 +79,7 @@ def test_only_the_nearest_values_become_units_whatever_the_size(monkeypatch):
         walked = children_read[0]
         monkeypatch.setattr(Value, "children", real_children)
         dot = draw_graph(loss, max_nodes=300)
-        assert len(made) == 300 and walked <= 301  # the walk reads the inputs of at most max_nodes + 1 Values
+        assert len(made) == 300 and 0 < walked <= 301  # the walk reads the inputs of at most max_nodes + 1 Values
         assert f"a graph of {len(loss.nodes())} Values" in dot.source  # yet the whole graph is counted
         assert f"{len(loss.nodes()) - 300} more summarised" in dot.source
         assert "summaryop" not in dot.source  # the summary has no op node: edges into it end at it
