@@ -243,6 +243,19 @@ class Value(_Operators):
         return (self._x, self._y)
 
     @property
+    def local_grads(self) -> tuple[float, ...]:
+        """The local derivatives d self / d child, one per child, in the order of `children`.
+
+        They are the numbers the forward pass stored beside the op, and what
+        backward() multiplies by ``self.grad``: ``(1 - t**2,)`` for ``t = x.tanh()``.
+        """
+        if self._x is None:
+            return ()
+        if self._y is None:
+            return (self._dx,)
+        return (self._dx, self._dy)
+
+    @property
     def is_leaf(self) -> bool:
         """True when this Value was not made by an op (an input, a parameter, a constant)."""
         return self._x is None

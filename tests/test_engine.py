@@ -522,3 +522,13 @@ def test_backward_leaves_no_reference_cycles():
         gc.collect()
         if enabled:
             gc.enable()
+
+
+def test_local_grads_are_the_closed_form_derivatives_one_per_child():
+    # closed forms: d(x*y)/dx = y, d(x*y)/dy = x; d tanh(x)/dx = 1 - tanh(x)^2; d(x**3)/dx = 3x^2
+    x, y = Value(0.7), Value(-1.3)
+    assert (x * y).local_grads == (y.data, x.data)
+    t = x.tanh()
+    assert t.local_grads == (1 - math.tanh(0.7) ** 2,)
+    assert (x ** 3).local_grads == pytest.approx((3 * 0.7 ** 2,), rel=1e-15)
+    assert x.local_grads == () and len((x + 2.0).local_grads) == len((x + 2.0).children) == 2

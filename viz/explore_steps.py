@@ -27,16 +27,8 @@ __all__ = ["local_derivatives", "backward_order", "replay", "local_text", "local
 
 
 def local_derivatives(value):
-    """Return the local derivatives d value / d child, one per child (the numbers the forward pass stored).
-
-    The engine keeps them in two slots; until it has a public accessor, this is the one place that reads them.
-    """
-    children = value.children
-    if not children:
-        return ()
-    if len(children) == 1:
-        return (value._dx,)
-    return (value._dx, value._dy)
+    """Return the local derivatives d value / d child, one per child (the numbers the forward pass stored)."""
+    return value.local_grads
 
 
 def backward_order(root, nodes=None):

@@ -49,7 +49,7 @@ def collect_nearest(root, *, vanish_tol, max_nodes, param_names):
     for value in kept:
         target = keys[id(value)]
         two_inputs = len(value.children) == 2
-        for child, local in zip(value.children, (value._dx, value._dy)):
+        for child, local in zip(value.children, value.local_grads):
             flow = abs(local * value.grad)
             if id(child) in keys:
                 pair = (keys[id(child)], target)

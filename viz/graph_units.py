@@ -25,7 +25,7 @@ ACTIVATIONS = CATALOGUE_ACTIVATIONS
 
 def is_flat(value):
     """True when `value` was made by an activation whose local derivative is below SATURATED_LOCAL."""
-    return value.op in ACTIVATIONS and abs(value._dx) < SATURATED_LOCAL
+    return value.op in ACTIVATIONS and abs(value.local_grads[0]) < SATURATED_LOCAL
 
 
 def number_text(x):
@@ -147,7 +147,7 @@ def _value_unit(value, key, root, param_names, grads_ran, vanish_tol):
         unit.op_text = shown(value._op)
         unit.grad_flow = abs(value.grad)
         if len(value.children) == 1:
-            unit.local = value._dx
+            unit.local = value.local_grads[0]
         unit.flat = is_flat(value)
     return unit
 
@@ -157,7 +157,7 @@ def _edges_between(values, unit_key, units):
     flows, locals_ = {}, {}
     for value in values:
         target = unit_key(value)
-        for child, local in zip(value.children, (value._dx, value._dy)):
+        for child, local in zip(value.children, value.local_grads):
             source = unit_key(child)
             if source != target:
                 pair = (source, target)
@@ -318,13 +318,13 @@ class Census:
         for position, value in enumerate(values):
             if abs(value.grad) <= vanish_tol:
                 self.vanished += 1
-            if value.op in activations and abs(value._dx) < SATURATED_LOCAL:
+            if value.op in activations and abs(value.local_grads[0]) < SATURATED_LOCAL:
                 self.flat += 1
             if id(value) in wanted:
                 self.index[id(value)] = position
             elif wanted:
-                for child, local in ((value._x, value._dx), (value._y, value._dy)):
-                    if child is not None and id(child) in wanted:
+                for child, local in zip(value.children, value.local_grads):
+                    if id(child) in wanted:
                         self.flow_out[id(child)] = self.flow_out.get(id(child), 0.0) + abs(local * value.grad)
 
 
