@@ -1,17 +1,24 @@
-"""Writing results into an output folder: created if missing, never wiped, each file replaced atomically."""
+"""Writing results into an output folder: created if missing, never wiped, each file replaced atomically,
+and held by one run at a time (a lock file)."""
 
+import contextlib
 import os
 
 from micrograd_it.files import atomic_write
+from micrograd_it._quote import quote
 from viz.save import save_figure as _save_figure
 
+from ._errors import UserError
 from ._interrupt import checkpoint
 
-__all__ = ["UserError", "prepare_out_dir", "save_figure", "save_text"]
+try:
+    import fcntl
+except ImportError:  # not on Windows: there runs are not locked
+    fcntl = None
 
+__all__ = ["UserError", "LOCK_NAME", "prepare_out_dir", "lock_out_dir", "save_figure", "save_text"]
 
-class UserError(Exception):
-    """A mistake the user can fix (bad folder, unknown demo, ...): the CLI prints it as one line, no traceback."""
+LOCK_NAME = ".micrograd-it.lock"
 
 
 def prepare_out_dir(path):
@@ -22,14 +29,46 @@ def prepare_out_dir(path):
     """
     path = os.path.abspath(os.fspath(path))
     if os.path.exists(path) and not os.path.isdir(path):
-        raise UserError(f"output folder {path!r} exists and is not a folder")
+        raise UserError(f"output folder {quote(path)} exists and is not a folder")
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as error:
-        raise UserError(f"cannot create output folder {path!r}: {error.strerror or error}") from None
+        raise UserError(f"cannot create output folder {quote(path)}: {error.strerror or error}") from None
     if not os.access(path, os.W_OK | os.X_OK):
-        raise UserError(f"output folder {path!r} is not writable")
+        raise UserError(f"output folder {quote(path)} is not writable")
     return path
+
+
+@contextlib.contextmanager
+def lock_out_dir(path):
+    """Hold the lock file ``path/.micrograd-it.lock`` while the block runs; raise UserError if another run holds it.
+
+    The lock is the kernel's (flock): it ends with the process that holds it,
+    however it ends (a killed run never blocks the next one), and forked
+    workers share it. The file itself stays: removing it would let a third
+    run lock a new file while a second still waits on the old one.
+    """
+    if fcntl is None:
+        yield path
+        return
+    lock_path = os.path.join(path, LOCK_NAME)
+    try:
+        handle = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    except OSError as error:
+        raise UserError(f"cannot create the lock file {quote(lock_path)}: {error.strerror or error}") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(handle, 20, 0).decode("ascii", "replace").strip()
+            by = f"process {holder}" if holder.isdigit() else "another run"
+            raise UserError(f"output folder {quote(path)} is in use by {by} of micrograd-it; "
+                            "wait for it to end, or choose another --out") from None
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, f"{os.getpid()}\n".encode("ascii"), 0)
+        yield path
+    finally:
+        os.close(handle)  # releases the lock
 
 
 def save_text(path, text):
@@ -38,7 +77,7 @@ def save_text(path, text):
     try:
         return atomic_write(path, text)
     except OSError as error:
-        raise UserError(f"cannot write {path!r}: {error.strerror or error}") from None
+        raise UserError(f"cannot write {quote(path)}: {error.strerror or error}") from None
 
 
 def save_figure(figure, path, dpi=100):
@@ -50,4 +89,4 @@ def save_figure(figure, path, dpi=100):
     try:
         return _save_figure(figure, path, dpi=dpi)
     except OSError as error:
-        raise UserError(f"cannot write {path!r}: {error.strerror or error}") from None
+        raise UserError(f"cannot write {quote(path)}: {error.strerror or error}") from None

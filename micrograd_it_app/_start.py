@@ -1,0 +1,36 @@
+"""The console script's door: Ctrl-C and SIGTERM are taken in hand before anything heavy is imported.
+
+`micrograd-it` (setup.cfg's entry point) and `python -m micrograd_it` both
+start here. Importing argparse, the engine and the rest of the command takes
+a few hundred milliseconds; a Ctrl-C in that time would otherwise end in a
+KeyboardInterrupt traceback from the middle of an import. So this module
+imports only `_interrupt` (standard library only), which holds the signal
+until the command's own error handling runs: the command then stops at once
+with its one line and exit code 130 (143 for SIGTERM).
+
+A signal that arrives before Python has finished its own start-up (the
+interpreter, `site`, the .pth files of the environment; ~30 ms in a venv with
+an editable install here) cannot be handled by any code of ours: Python may
+print a KeyboardInterrupt traceback from `site`, or the process is killed by
+the signal.
+"""
+
+import sys
+
+from ._interrupt import hold_signals
+
+hold_signals()
+
+
+def main(argv=None):
+    """Run the `micrograd-it` command on `argv` (default: sys.argv[1:]); return its exit code.
+
+    Exit code 2, with one line saying how to install it, when the viz extra is missing.
+    """
+    try:
+        from .cli import main as command  # argparse, the engine, ... (a signal meanwhile is held, then raised)
+    except ImportError as error:
+        sys.stderr.write(f"micrograd-it: the command needs the viz extra ({error}); "
+                         "install it with: pip install 'micrograd_it[viz]'\n")
+        return 2
+    return command(argv)
