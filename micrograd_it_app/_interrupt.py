@@ -78,17 +78,25 @@ def interrupted_line(code):
 def hold_signals():
     """At start-up: Ctrl-C and SIGTERM are recorded (not raised) until a catch_interrupts block begins; return None.
 
-    Does nothing outside the main thread or when SIGINT is not Python's default
-    (a caller that chose to handle or ignore it keeps its choice).
+    Takes only the signals that are ours to take (see `_ours`).
     """
-    if _ours_to_install():
-        for signum in _SIGNALS:
-            signal.signal(signum, _on_signal)
+    for signum in _ours():
+        signal.signal(signum, _on_signal)
 
 
-def _ours_to_install():
-    return (threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGINT) in (signal.default_int_handler, _on_signal))
+def _ours():
+    """The signals whose handling is ours to take: in the main thread, SIGINT if it is Python's default handler and
+    SIGTERM if it is the system's default (or either is already ours). A signal the caller chose to handle or to
+    ignore -- a job started in the background ignores Ctrl-C -- keeps the caller's choice."""
+    if threading.current_thread() is not threading.main_thread():
+        return ()
+    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+    return tuple(signum for signum in _SIGNALS if signal.getsignal(signum) in (defaults[signum], _on_signal))
+
+
+def _held():
+    """True when a handler of ours is installed (by hold_signals or an enclosing catch_interrupts block)."""
+    return any(signal.getsignal(signum) is _on_signal for signum in _SIGNALS)
 
 
 def _quiet_about_ctrl_c(previous_hook):
@@ -104,20 +112,21 @@ class catch_interrupts:
 
     ``interrupted`` tells, after the block, whether a signal was received
     (``code`` is then its exit code). A signal held since start-up (see
-    `hold_signals`) is raised at the block's first checkpoint. Does nothing
-    outside the main thread or when SIGINT is neither Python's default nor ours.
+    `hold_signals`) is raised at the block's first checkpoint. Takes only the
+    signals that are ours to take (none outside the main thread; see `_ours`).
     """
 
     def __enter__(self):
         self.interrupted, self.code = False, None
         self._previous = None
-        if _ours_to_install():
-            if signal.getsignal(signal.SIGINT) is not _on_signal:
+        signals = _ours()
+        if signals:
+            if not _held():
                 _state.received = None  # a fresh start: nothing is held for us
-            self._previous = {signum: signal.getsignal(signum) for signum in _SIGNALS}
+            self._previous = {signum: signal.getsignal(signum) for signum in signals}
             self._previous_raising = _state.raising
             self._previous_hook = sys.unraisablehook
-            for signum in _SIGNALS:
+            for signum in signals:
                 signal.signal(signum, _on_signal)
             sys.unraisablehook = _quiet_about_ctrl_c(self._previous_hook)
             _state.raising = True
@@ -131,7 +140,7 @@ class catch_interrupts:
             sys.unraisablehook = self._previous_hook
         self.interrupted = _state.received is not None
         self.code = exit_code() if self.interrupted else None
-        if signal.getsignal(signal.SIGINT) is not _on_signal:
+        if not _held():
             _state.received = None  # no handler of ours is left to answer for it
         return False
 
