@@ -16,9 +16,11 @@ try:
 except ImportError:  # not on Windows: there runs are not locked
     fcntl = None
 
-__all__ = ["UserError", "LOCK_NAME", "prepare_out_dir", "lock_out_dir", "save_figure", "save_text"]
+__all__ = ["UserError", "LOCK_NAME", "prepare_out_dir", "lock_out_dir", "close_locks_in_child", "save_figure",
+           "save_text"]
 
 LOCK_NAME = ".micrograd-it.lock"
+_lock_handles = set()  # the lock files this process holds open
 
 
 def prepare_out_dir(path):
@@ -44,9 +46,10 @@ def lock_out_dir(path):
     """Hold the lock file ``path/.micrograd-it.lock`` while the block runs; raise UserError if another run holds it.
 
     The lock is the kernel's (flock): it ends with the process that holds it,
-    however it ends (a killed run never blocks the next one), and forked
-    workers share it. The file itself stays: removing it would let a third
-    run lock a new file while a second still waits on the old one.
+    however it ends, so a killed run never blocks the next one (forked workers
+    close their copy, see close_locks_in_child). The file itself stays:
+    removing it would let a third run lock a new file while a second still
+    waits on the old one.
     """
     if fcntl is None:
         yield path
@@ -66,9 +69,20 @@ def lock_out_dir(path):
                             "wait for it to end, or choose another --out") from None
         os.ftruncate(handle, 0)
         os.pwrite(handle, f"{os.getpid()}\n".encode("ascii"), 0)
+        _lock_handles.add(handle)
         yield path
     finally:
+        _lock_handles.discard(handle)
         os.close(handle)  # releases the lock
+
+
+def close_locks_in_child():
+    """In a forked child: close the inherited lock files (the parent's lock stays; it ends with the parent); None."""
+    while _lock_handles:
+        try:
+            os.close(_lock_handles.pop())
+        except OSError:
+            pass
 
 
 def save_text(path, text):

@@ -30,7 +30,7 @@ from micrograd_it.files import atomic_write
 
 from . import _progress
 from ._interrupt import checkpoint, in_worker
-from ._output import UserError
+from ._output import UserError, close_locks_in_child
 
 __all__ = ["run_jobs", "workers", "can_fork"]
 
@@ -147,6 +147,7 @@ def _start(context, job, folder, started):
 def _work(sender, job, folder):
     """The worker: run one job, send its steps and its result (or its error) to the parent."""
     in_worker()
+    close_locks_in_child()  # a killed parent's lock must not outlive it in its workers
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     _progress.forward_steps(lambda loss: sender.send(("step", loss)))

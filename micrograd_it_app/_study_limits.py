@@ -36,10 +36,12 @@ in an exponent, not a plan. The estimates are deliberately on the high side
 
 import math
 import os
+from dataclasses import replace
 
 from ._errors import UsageError
 
-__all__ = ["SECONDS_PER_UNIT", "GRAPH_BYTES_PER_UNIT", "TIME_BUDGET", "memory_budget", "estimate", "check"]
+__all__ = ["SECONDS_PER_UNIT", "GRAPH_BYTES_PER_UNIT", "BASE_BYTES", "TIME_BUDGET", "memory_budget", "run_peak",
+           "estimate", "check"]
 
 SECONDS_PER_UNIT = 1.1e-4  # CPU seconds per training step per (sample x hidden neuron)
 GRAPH_BYTES_PER_UNIT = 64_000  # a step's graph, trace and figures at the peak, per (sample x hidden neuron)
@@ -73,8 +75,8 @@ def estimate(options, cores=None):
     cores = _cores() if cores is None else cores
     runs = 3 + options.seeds - 1  # the three configurations, and the too-high learning rate from each other seed
     units = options.batch * options.hidden
-    kept_per_run = options.steps * (options.hidden * KEPT_BYTES_PER_NEURON + units * KEPT_BYTES_PER_UNIT)
-    worker_peak = max(units, options.full_samples * options.full_hidden) * GRAPH_BYTES_PER_UNIT + kept_per_run
+    kept_per_run = _kept_per_run(options)
+    worker_peak = run_peak(options)
     workers = max(1, min(cores, runs) if options.processes is None else min(options.processes, runs))
     memory = (BASE_BYTES + runs * kept_per_run + options.seeds * options.steps * options.batch * BATCH_BYTES_PER_INDEX
               + workers * worker_peak)
@@ -85,16 +87,27 @@ def estimate(options, cores=None):
     return memory, seconds
 
 
+def _kept_per_run(options):
+    return options.steps * options.hidden * (KEPT_BYTES_PER_NEURON + options.batch * KEPT_BYTES_PER_UNIT)
+
+
+def run_peak(options):
+    """Return the bytes one run of the study adds at its peak, beyond the interpreter (BASE_BYTES): the graph of its
+    largest pass (a training step, or the one pass at the seed's size) and what it keeps of every step."""
+    units = max(options.batch * options.hidden, options.full_samples * options.full_hidden)
+    return units * GRAPH_BYTES_PER_UNIT + _kept_per_run(options)
+
+
 def _fits(options, memory_limit, cores):
     memory, seconds = estimate(options, cores)
     return memory <= memory_limit and seconds <= TIME_BUDGET
 
 
 def _largest(options, name, memory_limit, cores):
-    """The largest value of size `name` (others as they are) that fits the budgets; 0 if not even 1 does."""
-    from dataclasses import replace
-
-    low, high = 0, getattr(options, name)  # high does not fit (the caller knows); low fits or is 0
+    """The largest value of size `name` (others as they are) that fits the budgets, up to its value; 0 if not even 1."""
+    if _fits(options, memory_limit, cores):
+        return getattr(options, name)
+    low, high = 0, getattr(options, name)  # high does not fit; low fits or is 0
     while high - low > 1:
         middle = (low + high) // 2
         if _fits(replace(options, **{name: middle}), memory_limit, cores):
@@ -124,8 +137,15 @@ def check(options, dataset_size, given=SIZES, memory_limit=None, cores=None):
     ratios = {name: getattr(options, name) / largest[name] for name in largest if largest[name] >= 1}
     need = f"about {_bytes(memory)} of memory and {_duration(seconds)} of CPU time"
     budget = f"the limits here are {_bytes(memory_limit)} (half of this machine's memory) and {_duration(TIME_BUDGET)}"
-    if not ratios:
-        raise UsageError(f"this study is too large: it would need {need}; {budget}")
+    if not ratios:  # no one size alone can bring it down: say how far each may go with the others at their default
+        defaults = type(options)()
+        alone = {name: _largest(replace(options, **{other: getattr(defaults, other) for other in largest
+                                                    if other != name}), name, memory_limit, cores)
+                 for name in largest}
+        sizes = " and ".join(f"--{name.replace('_', '-')} {getattr(options, name):,}" for name in largest)
+        limits = ", ".join(f"--{name.replace('_', '-')} at most {value:,}" for name, value in alone.items())
+        raise UsageError(f"{sizes or 'these sizes'} are too large together: the study would need {need}; {budget}; "
+                         f"with the other sizes at their default: {limits}")
     name = max(ratios, key=ratios.get)
     flag = "--" + name.replace("_", "-")
     others = " ".join(f"--{other.replace('_', '-')} {getattr(options, other):,}" for other in ("hidden", "batch", "steps", "seeds")

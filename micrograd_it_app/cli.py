@@ -218,6 +218,8 @@ def _run_study(args):
     study = _import("micrograd_it_app.study")  # matplotlib is imported only when needed
     from ._study_limits import SIZES, check
 
+    if args.torch_steps is not None and not args.torch:
+        raise UsageError(f"--torch-steps sets the PyTorch section's training: give --torch too (see {PROG} study --help)")
     options = study.StudyOptions.from_args(args)
     check(options, len(study.dataset(options)[0]),  # sizes past this machine's limits: refused before anything runs
           given=[name for name in SIZES if getattr(args, name, None) is not None or args.full and name in ("hidden", "batch")])
