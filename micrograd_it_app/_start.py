@@ -9,10 +9,15 @@ until the command's own error handling runs: the command then stops at once
 with its one line and exit code 130 (143 for SIGTERM).
 
 A signal that arrives before Python has finished its own start-up (the
-interpreter, `site`, the .pth files of the environment; ~30 ms in a venv with
-an editable install here) cannot be handled by any code of ours: Python may
-print a KeyboardInterrupt traceback from `site`, or the process is killed by
-the signal.
+interpreter, `site`, the .pth files of the environment) cannot be handled by
+any code of ours: Python may print a KeyboardInterrupt traceback from `site`,
+or the process is killed by the signal. Measured here (time from the start of
+the process to this module's first line, 20 starts): 65-156 ms, median 132 ms,
+on a busy 2-core machine, where `python -c pass` alone takes 100 ms and
+`python -S -c pass` (no `site`) 20 ms; from this module's first line to the
+signals being held: 2.5 ms of imports that Python's start-up has mostly done.
+For `python -m micrograd_it` the engine package is imported first (median
+220 ms to the same line).
 """
 
 import sys

@@ -16,7 +16,7 @@ import os
 import sys
 
 from micrograd_it._quote import QUOTE_LIMIT, quote
-from micrograd_it.expr import ExpressionError, build, parse_bindings
+from micrograd_it.expr import build, parse_bindings
 
 from ._errors import UsageError, UserError, run_reporting, say_interrupted
 from ._interrupt import catch_interrupts, exit_code

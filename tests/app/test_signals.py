@@ -44,11 +44,11 @@ def catches(pid, signum):
     return False
 
 
-def wait_until(condition, timeout=120.0, pause=0.0002):
+def wait_until(condition, timeout=120.0, pause=0.0002, what="the condition"):
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError("timed out")
+            raise AssertionError(f"{what}: not within {timeout} s")
         time.sleep(pause)
 
 
@@ -68,7 +68,9 @@ def test_ctrl_c_at_any_moment_of_start_up_exits_130_without_a_traceback(tmp_path
         out_dir = tmp_path / f"out{trial}"
         process = start(argv, "study", "--out", str(out_dir), "--steps", "1", "--seeds", "1")
         try:
-            wait_until(lambda: catches(process.pid, signal.SIGTERM) or process.poll() is not None, timeout=60)
+            wait_until(lambda: catches(process.pid, signal.SIGTERM) or process.poll() is not None, timeout=10,
+                       what="the command's door takes SIGTERM in hand at start-up")
+            assert process.poll() is None, "the command ended before it took SIGTERM in hand"
             time.sleep(delay)
             process.send_signal(signal.SIGINT)
             out, err = process.communicate(timeout=120)
