@@ -16,7 +16,7 @@ import math
 import unicodedata
 import warnings
 
-from ._quote import quote
+from .quoting import quote
 from .catalogue import CATALOGUE, View
 from .engine import Value
 

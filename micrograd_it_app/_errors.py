@@ -14,7 +14,7 @@ exit   when
 =====  =============================================================================
 
 The line is ``micrograd-it: error: <what>``; what the user typed is quoted
-through `micrograd_it._quote.quote` (at most ~100 characters). An exception
+through `micrograd_it.quoting.quote` (at most ~100 characters). An exception
 that no user input should cause -- a bug of ours -- still shows its
 traceback: hiding it would hide the bug.
 """

@@ -15,7 +15,7 @@ step -- raises it again if it was swallowed. The swallowed one is kept off the
 screen through `sys.unraisablehook`; every other unraisable exception is
 reported as before.
 
-At start-up (`_start.py`, before argparse or the engine is imported) the
+At start-up (`start.py`, before argparse or the engine is imported) the
 handler is installed in *holding* mode: a signal is only recorded, and raised
 at the first checkpoint, once the command's own error handling is in place.
 This module imports nothing but the standard library's signal, sys and

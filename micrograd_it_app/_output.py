@@ -5,7 +5,7 @@ import contextlib
 import os
 
 from micrograd_it.files import atomic_write
-from micrograd_it._quote import quote
+from micrograd_it.quoting import quote
 from viz.save import save_figure as _save_figure
 
 from ._errors import UserError

@@ -4,7 +4,7 @@
 Every mistake a user can make ends as one line on stderr and a non-zero exit
 code, never a traceback (_errors.py: the exit codes); Ctrl-C (exit code 130)
 and SIGTERM (143) stop cleanly and keep the files already written. The
-console script enters through _start.py, which takes the signals in hand
+console script enters through start.py, which takes the signals in hand
 before this module's imports.
 """
 
@@ -15,7 +15,7 @@ import importlib.util
 import os
 import sys
 
-from micrograd_it._quote import QUOTE_LIMIT, quote
+from micrograd_it.quoting import QUOTE_LIMIT, quote
 from micrograd_it.expr import build, parse_bindings
 
 from ._errors import UsageError, UserError, run_reporting, say_interrupted

@@ -57,9 +57,9 @@ def wait_until(condition, timeout=120.0, pause=0.0002, what="the condition"):
 @pytest.mark.parametrize("command", ["console script", "python -m"])
 def test_ctrl_c_at_any_moment_of_start_up_exits_130_without_a_traceback(tmp_path, command):
     # The moment our code can act is when the process handles SIGTERM: Python itself never catches it, our
-    # door (_start.py) does on its first line. Before that moment -- the interpreter's own start-up, `site`,
+    # door (start.py) does on its first line. Before that moment -- the interpreter's own start-up, `site`,
     # the .pth files, and for `python -m` the engine package's import -- a signal is out of our hands (see
-    # _start.py). From it on, Ctrl-C at any delay (0 to 300 ms: imports of argparse, the engine, matplotlib,
+    # start.py). From it on, Ctrl-C at any delay (0 to 300 ms: imports of argparse, the engine, matplotlib,
     # then the study's first steps) must give exit 130 and the one line.
     argv = console_script() if command == "console script" else [sys.executable, "-m", "micrograd_it"]
     rng = random.Random(9)

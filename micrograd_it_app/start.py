@@ -1,8 +1,11 @@
-"""The console script's door: Ctrl-C and SIGTERM are taken in hand before anything heavy is imported.
+"""The command's door: Ctrl-C and SIGTERM are taken in hand before anything heavy is imported.
 
 `micrograd-it` (setup.cfg's entry point) and `python -m micrograd_it` both
-start here. Importing argparse, the engine and the rest of the command takes
-a few hundred milliseconds; a Ctrl-C in that time would otherwise end in a
+start here, and nothing else imports this module: importing it is what
+takes the signals (from Python code, call `micrograd_it_app.cli.main`).
+
+Importing argparse, the engine and the rest of the command takes a few
+hundred milliseconds; a Ctrl-C in that time would otherwise end in a
 KeyboardInterrupt traceback from the middle of an import. So this module
 imports only `_interrupt` (standard library only), which holds the signal
 until the command's own error handling runs: the command then stops at once
