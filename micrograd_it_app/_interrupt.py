@@ -26,7 +26,7 @@ import signal
 import sys
 import threading
 
-__all__ = ["Terminated", "catch_interrupts", "checkpoint", "hold_signals", "in_worker", "exit_code",
+__all__ = ["Terminated", "catch_interrupts", "checkpoint", "held", "hold_signals", "in_worker", "exit_code",
            "interrupted_line", "EXIT_INTERRUPTED", "EXIT_TERMINATED"]
 
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130
@@ -60,6 +60,29 @@ def checkpoint():
     """Raise KeyboardInterrupt (Terminated after SIGTERM) if one was received, even if it was swallowed; else None."""
     if _state.received is not None:
         raise _exception(_state.received)
+
+
+class held:
+    """Context manager: Ctrl-C and SIGTERM are recorded, not raised, while the block runs; one received meanwhile is
+    raised as the block ends.
+
+    For imports: a KeyboardInterrupt raised in the middle of a C extension's
+    initialisation (numpy's, matplotlib's) leaves it half made, and the
+    interpreter may then fail at exit (an abort, or death by SIGINT instead
+    of exit code 130). An import takes at most a second or so: the command
+    stops right after it.
+    """
+
+    def __enter__(self):
+        self._raising = _state.raising
+        _state.raising = False
+        return self
+
+    def __exit__(self, exc_type, *exc_info):
+        _state.raising = self._raising
+        if exc_type is None and self._raising:
+            checkpoint()
+        return False
 
 
 def exit_code(interrupt=None):

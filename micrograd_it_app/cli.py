@@ -19,7 +19,7 @@ from micrograd_it.quoting import QUOTE_LIMIT, quote
 from micrograd_it.expr import build, parse_bindings
 
 from ._errors import UsageError, UserError, run_reporting, say_interrupted
-from ._interrupt import catch_interrupts, exit_code
+from ._interrupt import catch_interrupts, exit_code, held
 from ._output import lock_out_dir, prepare_out_dir
 
 __all__ = ["main", "DEMOS", "demo_summary"]
@@ -203,7 +203,8 @@ def _import(module_name, what=None):
     `what` names what needs it in the message (default: the module).
     """
     try:
-        return importlib.import_module(module_name)
+        with held():  # Ctrl-C waits for the import's end: a C extension cut in half can crash the interpreter
+            return importlib.import_module(module_name)
     except ImportError as error:
         if (error.name or "").split(".")[0] == "torch":
             raise UserError(f"{what or module_name} needs PyTorch, which is not installed; "
