@@ -8,20 +8,22 @@ study makes the one pass at the seed's size (32 samples x 200 neurons). So
 refused at once, with a line that says how far each size may go.
 
 The costs per unit, measured on the team's machine (Python 3.11, 2 cores,
-24 GB), one run in its own process, peak memory from getrusage, CPU time from
-process_time; each figure is the slope between two sizes, so the fixed costs
-(imports, the data set) cancel:
+24 GB, the engine compiled; training on floats, micrograd_it/makemore_floats),
+one run in its own process, peak memory from getrusage, CPU time from
+process_time; each figure is the slope between two sizes, so the fixed
+costs (imports, the data set) cancel:
 
-- training: 1.1e-4 CPU seconds per step and per (sample x hidden neuron):
-  30 and 120 steps at batch 32 x hidden 32 took 3.7 s and 13.9 s; 30 steps at
-  32 x 128 and at 128 x 32 took 13.7 s and 14.0 s;
-- one step's graph, trace and figures, at the peak: 64 kB per
-  (sample x hidden neuron): 2 steps drawn at 32 x 256 and at 8 x 1024 peaked
-  at 528 and 550 MB (17 MB before);
-- what a run keeps per step until the report is written: 1.4 kB per hidden
-  neuron (30 weights as floats in lists, the replay frame's numbers) plus a
-  byte per (sample x neuron) (the replay's saturation strings): 120 against
-  30 steps at 32 x 32 added 4 MB;
+- training: 1.2e-5 CPU seconds per step and per (sample x hidden neuron),
+  plus 2 ms per step: 30 and 600 steps at batch 32 x hidden 32 took 0.84 s
+  and 7.5 s; 600 steps at 4 x 32 took 2.3 s;
+- the passes that build a graph (the evaluation batch, the seed-size pass,
+  the explorer pages) and the figures, at the peak: 24 kB per
+  (sample x hidden neuron): one run drawn at 32 x 128 and 32 x 512 peaked at
+  161 and 385 MB (18 kB per unit between them);
+- what a run keeps per step until the report is written: 1.5 kB per hidden
+  neuron (30 weights as floats in lists, the replay frame's numbers) and
+  6 bytes per (sample x neuron) (the replay's saturation strings): 600
+  against 30 steps at 32 x 32 added 28 MB; at 4 x 32, 3 MB less;
 - the training batches, drawn up front: 36 bytes per index (steps x batch
   per seed);
 - the PyTorch section (--torch): 3.0 ms of CPU and 1.2 kB per --torch-steps:
@@ -40,15 +42,16 @@ from dataclasses import replace
 
 from ._errors import UsageError
 
-__all__ = ["SECONDS_PER_UNIT", "GRAPH_BYTES_PER_UNIT", "BASE_BYTES", "TIME_BUDGET", "memory_budget", "run_peak",
+__all__ = ["SECONDS_PER_UNIT", "SECONDS_PER_STEP", "GRAPH_BYTES_PER_UNIT", "BASE_BYTES", "TIME_BUDGET", "memory_budget", "run_peak",
            "estimate", "check"]
 
-SECONDS_PER_UNIT = 1.1e-4  # CPU seconds per training step per (sample x hidden neuron)
-GRAPH_BYTES_PER_UNIT = 64_000  # a step's graph, trace and figures at the peak, per (sample x hidden neuron)
-KEPT_BYTES_PER_NEURON = 1_400  # kept per training step and hidden neuron (weights, replay frame)
-KEPT_BYTES_PER_UNIT = 1  # kept per training step and (sample x hidden neuron): the replay's saturation strings
+SECONDS_PER_UNIT = 1.2e-5  # CPU seconds per training step per (sample x hidden neuron)
+SECONDS_PER_STEP = 2e-3  # and per training step whatever the sizes (the weights kept, the replay frame)
+GRAPH_BYTES_PER_UNIT = 24_000  # a pass's graph, trace and figures at the peak, per (sample x hidden neuron)
+KEPT_BYTES_PER_NEURON = 1_500  # kept per training step and hidden neuron (weights, replay frame)
+KEPT_BYTES_PER_UNIT = 6  # kept per training step and (sample x hidden neuron): the replay's saturation strings
 BATCH_BYTES_PER_INDEX = 36  # a drawn training batch, per sample index
-BASE_BYTES = 300_000_000  # the interpreter with numpy, matplotlib and the data set loaded
+BASE_BYTES = 200_000_000  # the interpreter with numpy, matplotlib and the data set loaded
 TORCH_SECONDS_PER_STEP = 3.0e-3
 TORCH_BYTES_PER_STEP = 1_200
 TIME_BUDGET = 24 * 3600.0  # CPU seconds
@@ -80,7 +83,7 @@ def estimate(options, cores=None):
     workers = max(1, min(cores, runs) if options.processes is None else min(options.processes, runs))
     memory = (BASE_BYTES + runs * kept_per_run + options.seeds * options.steps * options.batch * BATCH_BYTES_PER_INDEX
               + workers * worker_peak)
-    seconds = runs * options.steps * units * SECONDS_PER_UNIT
+    seconds = runs * options.steps * (units * SECONDS_PER_UNIT + SECONDS_PER_STEP)
     if options.torch:
         memory += options.torch_steps * TORCH_BYTES_PER_STEP
         seconds += options.torch_steps * TORCH_SECONDS_PER_STEP
@@ -93,7 +96,7 @@ def _kept_per_run(options):
 
 def run_peak(options):
     """Return the bytes one run of the study adds at its peak, beyond the interpreter (BASE_BYTES): the graph of its
-    largest pass (a training step, or the one pass at the seed's size) and what it keeps of every step."""
+    largest pass (the evaluation batch, or the one pass at the seed's size) and what it keeps of every step."""
     units = max(options.batch * options.hidden, options.full_samples * options.full_hidden)
     return units * GRAPH_BYTES_PER_UNIT + _kept_per_run(options)
 

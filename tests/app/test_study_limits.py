@@ -10,7 +10,7 @@ import pytest
 
 from micrograd_it_app import study
 from micrograd_it_app._errors import UsageError
-from micrograd_it_app._study_limits import BASE_BYTES, SECONDS_PER_UNIT, check, run_peak
+from micrograd_it_app._study_limits import BASE_BYTES, SECONDS_PER_STEP, SECONDS_PER_UNIT, check, run_peak
 
 MEASURE = textwrap.dedent("""
     import json, resource, sys, tempfile, time
@@ -44,16 +44,16 @@ def measure(what, **sizes):
 
 
 def test_the_memory_estimate_bounds_a_measured_run_from_above_and_not_by_far():
-    sizes = dict(steps=2, hidden=128, batch=64, progress=False)  # 8192 units: more than the seed-size pass (6400)
+    sizes = dict(steps=2, hidden=512, batch=32, progress=False)  # 16,384 units: more than the seed-size pass (6400)
     measured = measure("run", **sizes)["peak"]  # the whole process: interpreter, imports, the run
     estimated = BASE_BYTES + run_peak(study.StudyOptions(**sizes))
     assert measured <= estimated <= 3 * measured, (measured, estimated)
 
 
 def test_the_time_per_unit_matches_a_measured_training_loop():
-    sizes = dict(steps=4, hidden=48, batch=48, progress=False)
+    sizes = dict(steps=20, hidden=64, batch=64, progress=False)
     cpu = measure("train", **sizes)["cpu"]
-    predicted = sizes["steps"] * sizes["hidden"] * sizes["batch"] * SECONDS_PER_UNIT
+    predicted = sizes["steps"] * (sizes["hidden"] * sizes["batch"] * SECONDS_PER_UNIT + SECONDS_PER_STEP)
     assert predicted / 3 <= cpu <= predicted * 3, (cpu, predicted)  # CPU time: the machine's other jobs do not count
 
 
