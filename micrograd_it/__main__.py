@@ -9,11 +9,14 @@ import sys
 
 
 def run():
-    """Run the command line; exit with a clear message if the viz extra is not installed."""
+    """Run the command line (its door, micrograd_it_app.start, takes Ctrl-C in hand first); exit with its code.
+
+    Exits with a clear message if the application package is missing.
+    """
     try:
-        from micrograd_it_app.cli import main
+        from micrograd_it_app.start import main
     except ImportError as error:
-        sys.stderr.write(f"micrograd-it: the command needs the viz extra ({error}); "
+        sys.stderr.write(f"micrograd-it: the command needs the application package micrograd_it_app ({error}); "
                          "install it with: pip install 'micrograd_it[viz]'\n")
         raise SystemExit(2) from None
     raise SystemExit(main())

@@ -13,8 +13,10 @@ huge exponents, huge or deeply nested trees) is refused with an
 
 import ast
 import math
+import unicodedata
 import warnings
 
+from .quoting import quote
 from .catalogue import CATALOGUE, View
 from .engine import Value
 
@@ -64,17 +66,17 @@ _REFUSED = {
 
 
 def _snippet(text, node):
-    segment = ast.get_source_segment(text, node) or type(node).__name__
-    return segment if len(segment) <= 40 else segment[:37] + "..."
+    """The source of `node`, quoted for a message (shortened past 40 characters)."""
+    return quote(ast.get_source_segment(text, node) or type(node).__name__, limit=40)
 
 
 def _refuse(text, node, what):
-    raise ExpressionError(f"not allowed in an expression: {what} in {_snippet(text, node)!r}")
+    raise ExpressionError(f"not allowed in an expression: {what} in {_snippet(text, node)}")
 
 
 def _check_name(text, node, name):
     if "__" in name:
-        _refuse(text, node, f"the dunder name {name!r}")
+        _refuse(text, node, f"the dunder name {quote(name)}")
 
 
 def _check_call(text, node):
@@ -84,13 +86,13 @@ def _check_call(text, node):
     _check_name(text, node.func, name)
     if name not in FUNCTIONS:
         known = ", ".join(sorted(FUNCTIONS))
-        raise ExpressionError(f"unknown function {name!r} in {_snippet(text, node)!r}; known: {known}")
+        raise ExpressionError(f"unknown function {quote(name)} in {_snippet(text, node)}; known: {known}")
     if node.keywords:
         _refuse(text, node, "keyword arguments")
     extra = FUNCTIONS[name][1]
     if not 1 <= len(node.args) <= 1 + extra:
         wanted = "1 argument" if extra == 0 else f"1 or {1 + extra} arguments"
-        raise ExpressionError(f"{name}() takes {wanted}, got {len(node.args)} in {_snippet(text, node)!r}")
+        raise ExpressionError(f"{name}() takes {wanted}, got {len(node.args)} in {_snippet(text, node)}")
 
 
 def _check_node(text, node, parent):
@@ -106,7 +108,8 @@ def _check_node(text, node, parent):
     elif isinstance(node, ast.Constant):
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            _refuse(text, node, f"the constant {value!r:.40} (only numbers)")
+            shown = quote(value, limit=40) if isinstance(value, str) else repr(value)[:40]
+            _refuse(text, node, f"the constant {shown} (only numbers)")
         if isinstance(value, float) and not math.isfinite(value):
             _refuse(text, node, "a number too large for a float")
         if isinstance(value, int) and abs(value) > 10**300:
@@ -115,7 +118,7 @@ def _check_node(text, node, parent):
         _check_name(text, node, node.id)
         is_callee = isinstance(parent, ast.Call) and parent.func is node
         if node.id in FUNCTIONS and not is_callee:
-            raise ExpressionError(f"{node.id!r} is a function: call it, e.g. {node.id}(x)")
+            raise ExpressionError(f"{quote(node.id)} is a function: call it, e.g. {node.id}(x)")
     elif isinstance(node, ast.Call):
         _check_call(text, node)
     else:
@@ -137,7 +140,7 @@ def parse(text):
             tree = ast.parse(text.strip(), mode="eval")
     except (SyntaxError, SyntaxWarning, ValueError, RecursionError, MemoryError) as error:
         detail = getattr(error, "msg", None) or type(error).__name__
-        raise ExpressionError(f"cannot parse {text.strip()[:40]!r}: {detail}") from None
+        raise ExpressionError(f"cannot parse {quote(text.strip())}: {detail}") from None
     text = text.strip()
     # Walk iteratively (no recursion), checking every node, the size and the depth.
     stack, count = [(tree, None, 0)], 0
@@ -163,19 +166,26 @@ def variables(text):
 
 
 def parse_bindings(pairs):
-    """Turn ``["x=2", "w=-3"]`` into ``{"x": 2.0, "w": -3.0}``; raise ExpressionError on a bad pair."""
+    """Turn ``["x=2", "w=-3"]`` into ``{"x": 2.0, "w": -3.0}``; raise ExpressionError on a bad pair.
+
+    Names are NFKC-normalised as Python normalises the identifiers of an
+    expression, so ``ｘ=1`` binds the ``ｘ`` of ``ｘ*2`` (which Python reads as
+    ``x``); a name given twice (in any spelling) is refused.
+    """
     values = {}
     for pair in pairs:
         name, sep, number = pair.partition("=")
-        name = name.strip()
+        name = unicodedata.normalize("NFKC", name.strip())
         if not sep or not name.isidentifier() or "__" in name or name in FUNCTIONS:
-            raise ExpressionError(f"a variable must be given as NAME=NUMBER, got {pair!r}")
+            raise ExpressionError(f"a variable must be given as NAME=NUMBER, got {quote(pair)}")
+        if name in values:
+            raise ExpressionError(f"the variable {quote(name)} is given twice (in {quote(pair)})")
         try:
             value = float(number)
         except ValueError:
-            raise ExpressionError(f"{name}= needs a number, got {number!r}") from None
+            raise ExpressionError(f"{quote(name)} needs a number, got {quote(number)}") from None
         if not math.isfinite(value):
-            raise ExpressionError(f"{name}= needs a finite number, got {number!r}")
+            raise ExpressionError(f"{quote(name)} needs a finite number, got {quote(number)}")
         values[name] = value
     return values
 
@@ -201,7 +211,7 @@ def build(text, values):
     except (ValueError, ZeroDivisionError, OverflowError, TypeError) as error:
         if isinstance(error, ExpressionError):
             raise
-        raise ExpressionError(f"cannot compute {text[:40]!r} at these values: {error}") from None
+        raise ExpressionError(f"cannot compute {quote(text)} at these values: {_reason(error)}") from None
     if not isinstance(root, Value):  # only numbers, no variables: still draw one node
         root = Value(root, label=text[:20])
     return root, leaves
@@ -220,8 +230,9 @@ def _evaluate(text, node, leaves):
         left = _evaluate(text, node.left, leaves)
         right = _evaluate(text, node.right, leaves)
         if isinstance(node.op, ast.Pow):
-            return _power(text, node, left, right)
-        return {ast.Add: _add, ast.Sub: _sub, ast.Mult: _mul, ast.Div: _div}[type(node.op)](left, right)
+            return _constant(text, node, lambda base, exponent: _power(text, node, base, exponent), left, right)
+        operation = {ast.Add: _add, ast.Sub: _sub, ast.Mult: _mul, ast.Div: _div}[type(node.op)]
+        return _constant(text, node, operation, left, right)
     # the only other checked node: a call of a known function
     method, _ = FUNCTIONS[node.func.id]
     argument = _evaluate(text, node.args[0], leaves)
@@ -229,8 +240,37 @@ def _evaluate(text, node, leaves):
         argument = Value(argument)
     constants = [_evaluate(text, extra, leaves) for extra in node.args[1:]]
     if any(isinstance(constant, Value) for constant in constants):
-        raise ExpressionError(f"the second argument of {node.func.id}() must be a number, in {_snippet(text, node)!r}")
+        raise ExpressionError(f"the second argument of {node.func.id}() must be a number, in {_snippet(text, node)}")
     return getattr(argument, method)(*constants)
+
+
+def _constant(text, node, operation, left, right):
+    """`operation(left, right)`; when both are numbers (no variable), the result must be a finite float.
+
+    Python's floats overflow to inf (1e308 + 1e308) or nan (inf * 0) without a
+    word, and Value ops check their results but plain numbers are folded here:
+    a constant part that leaves the floats is named, as an expression error.
+    """
+    if isinstance(left, Value) or isinstance(right, Value):
+        return operation(left, right)
+    try:
+        result = operation(left, right)
+    except ZeroDivisionError:
+        raise ExpressionError(f"division by zero in {_snippet(text, node)}") from None
+    except OverflowError:
+        result = math.inf
+    if math.isnan(result):  # inf * 0, inf - inf: only after an overflow further in
+        raise ExpressionError(f"{_snippet(text, node)} is not a number: a part of it overflows the floats")
+    if math.isinf(result):
+        raise ExpressionError(f"{_snippet(text, node)} overflows: its value is beyond the range of a float")
+    return result
+
+
+def _reason(error):
+    """The text of a maths error, in words (math's OverflowError reads "(34, 'Numerical result out of range')")."""
+    if isinstance(error, OverflowError) and error.args and isinstance(error.args[0], int):
+        return "a result beyond the range of a float"
+    return str(error)
 
 
 def _add(left, right):
@@ -253,11 +293,11 @@ def _power(text, node, base, exponent):
     """x**n (n a number), c**x (c > 0 a number) or number**number, with |exponent| bounded."""
     if isinstance(exponent, Value) and isinstance(base, Value):
         raise ExpressionError(
-            f"{_snippet(text, node)!r}: the exponent must be a number when the base has variables"
+            f"{_snippet(text, node)}: the exponent must be a number when the base has variables"
             " (write exp(y*log(x)) for x**y)")
     if not isinstance(exponent, Value) and abs(exponent) > MAX_EXPONENT:
-        raise ExpressionError(f"exponent {exponent:g} too large in {_snippet(text, node)!r} (limit {MAX_EXPONENT:g})")
+        raise ExpressionError(f"exponent {exponent:g} too large in {_snippet(text, node)} (limit {MAX_EXPONENT:g})")
     if not isinstance(exponent, Value) and not isinstance(base, Value):
         if base < 0 and not exponent.is_integer():
-            raise ExpressionError(f"{_snippet(text, node)!r} is not a real number")
+            raise ExpressionError(f"{_snippet(text, node)} is not a real number")
     return base**exponent

@@ -3,8 +3,8 @@
 Each job writes its files into a hidden folder of its own inside the output
 folder (``.tmp-job-PID-N``); when it is done, the parent moves them into the
 output folder (one atomic rename each) and receives the job's result through
-a pipe. Workers ignore Ctrl-C: the parent decides. On any error or Ctrl-C the
-parent stops every worker and removes their folders, so the output folder
+a pipe. Workers ignore Ctrl-C (the parent decides) and die at once on SIGTERM.
+On any error, Ctrl-C or SIGTERM the parent stops every worker and removes their folders, so the output folder
 keeps exactly the files of the jobs that finished, as in a run one job after
 the other.
 
@@ -29,8 +29,8 @@ import traceback
 from micrograd_it.files import atomic_write
 
 from . import _progress
-from ._interrupt import checkpoint
-from ._output import UserError
+from ._interrupt import checkpoint, in_worker
+from ._output import UserError, close_locks_in_child
 
 __all__ = ["run_jobs", "workers", "can_fork"]
 
@@ -101,6 +101,7 @@ def _run_forked(jobs, out_dir, processes, on_done, progress):
                 receiver.close()
                 process.join()
                 if kind == "died":
+                    checkpoint()  # killed with this process by one SIGTERM (a process group's): an interrupt
                     raise RuntimeError(f"a worker process of the study died (exit code {process.exitcode})")
                 if kind == "error":
                     raise payload
@@ -130,24 +131,25 @@ def _start(context, job, folder, started):
     # Buffered output would be copied into the child and printed twice.
     sys.stdout.flush()
     sys.stderr.flush()
-    # Ctrl-C is held back while the child starts, until it has chosen to ignore it.
+    # Ctrl-C and SIGTERM are held back while the child starts, until it has chosen what to do with them.
     blocked = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
     if blocked:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
         process.start()
     finally:
         if blocked:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
         sender.close()
     return receiver, process
 
 
 def _work(sender, job, folder):
     """The worker: run one job, send its steps and its result (or its error) to the parent."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    in_worker()
+    close_locks_in_child()  # a killed parent's lock must not outlive it in its workers
     if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     _progress.forward_steps(lambda loss: sender.send(("step", loss)))
     function, args = job
     try:

@@ -176,10 +176,12 @@ def train(model, X, Y, run, options, batches):
                 # the engine's numbers bit for bit, on floats (makemore_floats.py): ~10x sooner than
                 # tracing batch_loss and calling backward()
                 loss, trace = batch_step(model, X, Y, indices)
+            except (ArithmeticError, ValueError) as error:  # last step's update threw the numbers out of the floats
+                raise _overflowed(run, step, error) from None
+            try:
                 optimizer.step()
-            except OverflowError as error:  # a learning rate so large that the numbers left the floats
-                raise UserError(f"{run.title}: training overflowed at step {step} with learning rate "
-                                f"{run.lr:g} ({error}); try a smaller learning rate") from None
+            except (ArithmeticError, ValueError) as error:
+                raise _overflowed(run, step + 1, error) from None
             hidden = trace.layers[0]
             saturated = [flag for row in hidden.saturated(options.threshold) for flag in row]
             dead = list(hidden.dead(options.threshold))
@@ -192,6 +194,16 @@ def train(model, X, Y, run, options, batches):
         run.hidden_weights_over_steps.append([[w.data for w in neuron.w] for neuron in hidden_neurons])
     run.ratio_history = optimizer.ratio_history
     return optimizer
+
+
+def _overflowed(run, step, error):
+    """The UserError of a run whose learning rate made the numbers leave the floats at its `step` (1 = the first)."""
+    flag = "--high-lr" if run.key == "high_lr" else "--lr"
+    when = "the first step" if step <= 1 else f"step {step}"
+    detail = "a result beyond the range of a float" if isinstance(error, OverflowError) and error.args \
+        and isinstance(error.args[0], int) else str(error)  # math's own reads "(34, 'Numerical result out of range')"
+    return UserError(f"the learning rate {run.lr:g} ({flag}, {run.title}) makes {when} overflow: the weights leave "
+                     f"the range of floats ({detail}); try a smaller learning rate")
 
 
 def tanh_table(points=(0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)):
@@ -342,7 +354,10 @@ def _run_config(key, title, init_name, samples, options, out_dir):
         run.figures.update(figures.network_figure(out_dir, run, model, init_trace))
     optimizer = train(model, X, Y, run, options, samples.batches)
     # the explorer pages of the high-lr run walk the graph of its last pass
-    final_trace, run.final = one_pass(model, X, Y, samples.evaluation, threshold, graph=draw and key == "high_lr")
+    try:
+        final_trace, run.final = one_pass(model, X, Y, samples.evaluation, threshold, graph=draw and key == "high_lr")
+    except (ArithmeticError, ValueError) as error:  # the last step's update left the floats
+        raise _overflowed(run, len(samples.batches), error) from None
     if draw and key == "high_lr":
         from ._study_pages import study_pages
 

@@ -220,3 +220,57 @@ def test_the_audit_hook_would_see_code_execution():
     finally:
         events, _watch.events = _watch.events, None
     assert "exec" in events and "import" in events
+
+
+# -- constants that leave the floats, bindings spelled otherwise, long text quoted short ---------------
+
+@pytest.mark.parametrize("text, culprit", [
+    ("1e300*1e300", "'1e300*1e300'"),
+    ("1e308+1e308", "'1e308+1e308'"),
+    ("1e308*10*0", "'1e308*10'"),  # the part that overflowed, not the nan it then became
+    ("1/1e-320", "'1/1e-320'"),
+    ("x + (1e308 - -1e308)", "'1e308 - -1e308'"),
+    ("1/0", "'1/0'"),
+    ("tanh(x) * (10.0**100)**4", "'(10.0**100)**4'"),  # 1e400: math raises OverflowError
+])
+def test_a_constant_part_that_leaves_the_floats_is_an_expression_error_naming_it(text, culprit):
+    # Python folds these to inf or nan without a word (1e300*1e300 == inf): the parser must refuse them itself
+    with pytest.raises(ExpressionError) as error:
+        build(text, {"x": 1.0})
+    assert culprit in str(error.value) and "\n" not in str(error.value)
+
+
+NUMBERS = st.one_of(st.sampled_from(["1e308", "1e-320", "0", "10", "1e300", "5e-324", "2.0"]),
+                    st.floats(min_value=0, allow_nan=False, allow_infinity=False).map(repr))
+
+
+@given(st.lists(st.tuples(NUMBERS, st.sampled_from(["+", "-", "*", "/", "**"])), min_size=1, max_size=5), NUMBERS,
+       st.sampled_from(["", "*x", "x*"]))
+def test_any_arithmetic_of_numbers_gives_a_finite_value_or_an_expression_error(pairs, last, variable):
+    # the class of the examples above: whatever the constants, no other exception and never inf or nan
+    text = "".join(f"{number}{op}" for number, op in pairs) + last
+    text = variable + text if variable.endswith("*") else text + variable
+    outcome, events = build_watched(text, {"x": 1.0})
+    if isinstance(outcome, tuple):
+        assert math.isfinite(outcome[0].data)
+    else:
+        assert isinstance(outcome, ExpressionError)
+
+
+def test_bindings_are_normalised_as_python_normalises_the_expression():
+    # Python reads the identifier ｘ (fullwidth) as x (NFKC, PEP 3131): its binding must bind it
+    root, leaves = build("ｘ*2", parse_bindings(["ｘ=1"]))
+    assert root.data == 2.0 and list(leaves) == ["x"]
+    with pytest.raises(ExpressionError, match="given twice"):  # two spellings of one name: which one?
+        parse_bindings(["x=1", "ｘ=2"])
+
+
+def test_error_messages_quote_at_most_about_100_characters_of_the_input():
+    long_binding = "x=" + "1" * 120_000
+    for call in (lambda: parse_bindings([long_binding]), lambda: parse_bindings(["y" * 120_000]),
+                 lambda: parse_bindings(["x=" + "a" * 120_000]), lambda: build("x" * 999 + "(", {}),
+                 lambda: build("q" * 900 + "(x)", {"x": 1.0})):
+        with pytest.raises(ExpressionError) as error:
+            call()
+        message = str(error.value)
+        assert len(message) < 300 and "..." in message and "\n" not in message, message[:400]

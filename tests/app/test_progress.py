@@ -3,6 +3,7 @@ line on one, a bar in a real Jupyter kernel, Ctrl-C at an update, and no thread 
 
 import os
 import select
+import signal
 import subprocess
 import sys
 
@@ -58,11 +59,11 @@ def test_progress_bar_never_goes_past_its_total():
 
 def test_ctrl_c_at_an_update_stops_and_clears_the_bar(monkeypatch):
     stream = _Stream(tty=True)
-    monkeypatch.setattr(_interrupt, "_pending", False)
+    monkeypatch.setattr(_interrupt._state, "received", None)
     with pytest.raises(KeyboardInterrupt):
         with Progress(10, "run", stream=stream, mininterval=0) as bar:
             bar.update(loss=0.5)
-            monkeypatch.setattr(_interrupt, "_pending", True)  # a Ctrl-C that a __del__ swallowed
+            monkeypatch.setattr(_interrupt._state, "received", signal.SIGINT)  # a Ctrl-C that a __del__ swallowed
             bar.update(loss=0.25)
     assert "1/10" in stream.text and "2/10" not in stream.text
     assert stream.text.endswith("\r\033[K") and stream.text.split("\r")[-2].strip() == ""

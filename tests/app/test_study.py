@@ -158,7 +158,7 @@ def test_an_overflowing_learning_rate_is_a_user_error(capsys, tmp_path, monkeypa
     code = cli.main(["study", "--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 1 and len(err.strip().splitlines()) == 1
-    assert "overflowed" in err and "1e+300" in err and "Traceback" not in err
+    assert "overflow" in err and "the learning rate 1e+300" in err and "Traceback" not in err
 
 
 # -- the runs in worker processes ------------------------------------------------
