@@ -15,8 +15,18 @@ from micrograd_it_app._study_limits import BASE_BYTES, SECONDS_PER_STEP, SECONDS
 MEASURE = textwrap.dedent("""
     import json, resource, sys, tempfile, time
     from micrograd_it_app import study
+
+    def peak_bytes():
+        # This process's own high-water mark: Linux keeps ru_maxrss across exec, so a child of a
+        # large pytest process would report its parent's size; VmHWM belongs to this image alone.
+        try:
+            with open("/proc/self/status") as status:
+                return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
+        except (OSError, StopIteration):
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
     options = study.StudyOptions(**json.loads(sys.argv[1]))
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    before = peak_bytes()
     started = time.process_time()
     if sys.argv[2] == "train":  # the training loop alone, on one run's model
         X, Y, vocab_size = study.dataset(options)
@@ -29,7 +39,7 @@ MEASURE = textwrap.dedent("""
         samples = study.draw_samples(X, Y, vocab_size, options)
         with tempfile.TemporaryDirectory() as folder:
             study.run_config("high_lr", "t", "scaled", samples, options, folder)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_bytes()
     print(json.dumps({"peak": peak, "before": before, "cpu": time.process_time() - started}))
 """)
 
