@@ -45,21 +45,22 @@ def _shortened(message, argv):
     return message
 
 
-def _positive_int(text):
+def _whole_number(text):
     try:
-        number = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {quote(text)}") from None
+
+
+def _positive_int(text):
+    number = _whole_number(text)
     if number < 1:
         raise argparse.ArgumentTypeError(f"expected a number >= 1, got {quote(text)}")
     return number
 
 
 def _seed(text):
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {quote(text)}") from None
+    number = _whole_number(text)
     if not 0 <= number <= MAX_SEED:
         raise argparse.ArgumentTypeError(f"expected a seed from 0 to {MAX_SEED}, got {quote(text)}")
     return number
