@@ -1,7 +1,8 @@
 """Build: the engine compiled with mypyc when a C compiler is there, else the same source as plain Python.
 
 Everything else about the package is in setup.cfg. The compiled modules are
-listed in micrograd_it/_compiled.py (MODULES), which at import checks the stamp
+listed in micrograd_it/_compiled.py (MODULES, and HELPER: a few lines of C that
+keep the compiled nodes out of the cyclic collector), which at import checks the stamp
 written here: the SHA-256 of each source compiled, so that a compiled module
 is never used beside a .py that has changed since. Any failure to compile
 (no compiler, mypyc missing, a compile error) prints one line and installs
@@ -18,6 +19,7 @@ from setuptools.command.build_ext import build_ext
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 MODULES = ("ops", "engine")  # the same as micrograd_it/_compiled.py's MODULES
+HELPER = "_untracked"  # C, built beside them: the compiled nodes outside the cyclic collector (its header says why)
 STAMP = "_compiled_sources.json"
 PACKAGE = "micrograd_it"
 
@@ -51,9 +53,9 @@ class build_engine(build_ext):
 
     def _write_stamp(self):
         digests = {}
-        for name in MODULES:
-            with open(os.path.join(PACKAGE, name + ".py"), "rb") as source:
-                digests[name + ".py"] = hashlib.sha256(source.read()).hexdigest()
+        for filename in [name + ".py" for name in MODULES] + [HELPER + ".c"]:
+            with open(os.path.join(PACKAGE, filename), "rb") as source:
+                digests[filename] = hashlib.sha256(source.read()).hexdigest()
         with open(self._stamp_path(), "w", encoding="utf-8") as stamp:
             json.dump(digests, stamp, indent=1, sort_keys=True)
 
@@ -75,7 +77,7 @@ def _mypyc_extensions():
     for extension in extensions:
         # The interpreter's floating-point results exactly: no fused multiply-add, pow() called as it is.
         extension.extra_compile_args = list(extension.extra_compile_args or []) + ["-ffp-contract=off", "-fno-builtin-pow"]
-    return extensions
+    return extensions + [Extension(f"{PACKAGE}.{HELPER}", [os.path.join(PACKAGE, HELPER + ".c")])]
 
 
 def _is_compiler_failure(error):

@@ -10,8 +10,14 @@ edited engine.py in an editable install runs as edited, interpreted, until it
 is built again), and the environment variable ``MICROGRAD_IT_PURE=1`` forces
 the source. Otherwise each module is loaded from its .py, before anything
 imports it. Both give the same results bit for bit (tests/test_compiled.py).
+
+With the compiled engine comes `HELPER`, a few lines of C built beside it
+(`_untracked.c`, whose header says why): the compiled Value's own instances
+are made outside the cyclic garbage collector's lists, since a graph of
+them holds no reference cycle. The Python source leaves them tracked.
 """
 
+import contextlib
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -19,11 +25,12 @@ import json
 import os
 import sys
 
-__all__ = ["MODULES", "STAMP", "choose"]
+__all__ = ["MODULES", "HELPER", "STAMP", "choose", "nodes_tracked"]
 
 PACKAGE = __name__.rpartition(".")[0]
 FOLDER = os.path.dirname(os.path.abspath(__file__))
 MODULES = ("ops", "engine")  # the modules setup.py compiles, each after those it imports
+HELPER = "_untracked"  # built from HELPER.c beside them
 STAMP = "_compiled_sources.json"
 
 
@@ -44,12 +51,12 @@ def _why_not_compiled():
         return "the engine was not compiled at install time (no C compiler, or mypyc was not available)"
     except (OSError, ValueError) as error:
         return f"the stamp {STAMP} cannot be read ({error})"
-    for name in MODULES:
+    for name, source in [(name, name + ".py") for name in MODULES] + [(HELPER, HELPER + ".c")]:
         if not any(os.path.exists(os.path.join(FOLDER, name + suffix))
                    for suffix in importlib.machinery.EXTENSION_SUFFIXES):
             return f"the compiled {name} module is missing"
-        if stamp.get(name + ".py") != source_digest(os.path.join(FOLDER, name + ".py")):
-            return (f"{name}.py changed since it was compiled (reinstall, e.g. pip install -e ., "
+        if stamp.get(source) != source_digest(os.path.join(FOLDER, source)):
+            return (f"{source} changed since it was compiled (reinstall, e.g. pip install -e ., "
                     "to compile it again)")
     return None
 
@@ -76,13 +83,36 @@ def choose():
     reason = _why_not_compiled()
     if reason is None:
         try:
-            importlib.import_module(f"{PACKAGE}.{MODULES[-1]}")  # the engine, which imports the others
+            helper = importlib.import_module(f"{PACKAGE}.{HELPER}")  # first: it runs nothing at import
+            engine = importlib.import_module(f"{PACKAGE}.{MODULES[-1]}")  # the engine, which imports the others
         except ImportError as error:  # e.g. built for another Python: nothing of it ran
-            for name in MODULES:
+            for name in MODULES + (HELPER,):
                 sys.modules.pop(f"{PACKAGE}.{name}", None)
             reason = f"the compiled engine cannot be imported ({error})"
+        else:
+            helper.set_tracked(engine.Value, False)
     if reason is not None:
         for name in MODULES:
             _load_source(name)
         return False, reason
     return True, ""
+
+
+@contextlib.contextmanager
+def nodes_tracked():
+    """Within the block, the compiled Value's new instances are tracked by the cyclic collector, as the source's are.
+
+    For tests that look for reference cycles with `gc` (gc.collect,
+    gc.get_objects): what the block makes is seen by them. Nodes made before
+    or after it stay untracked. With the Python source it changes nothing.
+    """
+    helper = sys.modules.get(f"{PACKAGE}.{HELPER}")
+    value = sys.modules[f"{PACKAGE}.engine"].Value
+    if helper is None or helper.is_tracked_class(value):
+        yield
+        return
+    helper.set_tracked(value, True)
+    try:
+        yield
+    finally:
+        helper.set_tracked(value, False)

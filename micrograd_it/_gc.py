@@ -5,8 +5,11 @@ node keeps its local derivatives as floats), so reference counting frees a
 graph the moment its last name goes, and the cyclic collector has nothing to
 find in it. It still runs, though: every ~700 new GC-tracked objects start a
 young collection, and its full passes rescan every live node. In a training
-loop that is a third to a half of the time (docs/performance.md), all of it
-finding nothing.
+loop on the Python source that is a third to a half of the time
+(docs/performance.md), all of it finding nothing. (The compiled engine makes
+its nodes outside the collector's lists, see micrograd_it/_untracked.c, so
+there pausing saves little; the study pauses it all the same, for the other
+objects it makes and for the Python source.)
 
     from micrograd_it import gc_paused
     with gc_paused():

@@ -114,3 +114,51 @@ def test_value_can_be_subclassed():
     t = 1.5 * 1.5 + 1.0
     assert x.note == "mine" and isinstance(x, Value)
     assert x.grad == pytest.approx((1 - math.tanh(t) ** 2) * 3.0, rel=1e-12)
+
+
+# -- the compiled nodes, outside the cyclic collector (micrograd_it/_untracked.c) --------
+
+@needs_compiled
+def test_compiled_nodes_are_not_tracked_by_the_cyclic_collector_and_a_subclass_s_are():
+    import gc
+
+    x, w = Value(0.5), Value(-1.0)
+    nodes = [x, (x * w + 0.1).tanh(), x ** 3, -x, Value.__new__(Value)]
+    assert not any(gc.is_tracked(node) for node in nodes)
+    assert gc.is_tracked(Labelled(1.0, note="mine"))  # a Python subclass allocates as Python classes do
+    with micrograd_it._compiled.nodes_tracked():
+        inside = x * w
+    assert gc.is_tracked(inside) and not gc.is_tracked(x * w)  # back to untracked after the block
+
+
+def test_the_python_source_s_nodes_are_tracked():
+    lines = _run("import gc, micrograd_it as m; x = m.Value(0.5); print(gc.is_tracked(x), gc.is_tracked(x * 2))",
+                 pure=True)
+    assert lines == ["True True"]
+
+
+@needs_compiled
+def test_the_helper_refuses_a_class_it_was_not_made_for():
+    from micrograd_it import _untracked
+
+    for cls in (int, float, micrograd_it.engine.Op.__mro__[-1]):  # not GC-tracked, or not allocated generically
+        with pytest.raises(TypeError, match="set_tracked"):
+            _untracked.set_tracked(cls, False)
+    with pytest.raises(TypeError):
+        _untracked.set_tracked("Value", False)
+    assert _untracked.is_tracked_class(dict) and not _untracked.is_tracked_class(Value)
+
+
+@needs_compiled
+def test_untracked_chains_are_freed_without_recursion_and_keep_their_memory_sound():
+    # The collector's header stays on an untracked node, so CPython's trashcan frees a deep
+    # chain iteratively; a chain far past its 50-level threshold, freed in a fresh process,
+    # must exit normally (a broken trashcan crashes, or corrupts the allocator, well before this).
+    lines = _run("import gc, micrograd_it as m\n"
+                 "x = m.Value(0.5)\n"
+                 "for _ in range(300_000): x = (x * 1.0 + 0.0).tanh()\n"
+                 "assert not gc.is_tracked(x)\n"
+                 "x.backward(); del x\n"
+                 "y = [m.Value(float(i)) * 2.0 for i in range(100_000)]\n"  # the freed memory, used again
+                 "print(sum(v.data for v in y))", pure=False)
+    assert lines == [repr(float(sum(2.0 * i for i in range(100_000))))]

@@ -10,6 +10,7 @@ import pytest
 
 import micrograd_it
 from micrograd_it import SGD, Value, gc_paused
+from micrograd_it._compiled import nodes_tracked
 from micrograd_it._gc import paused_blocks
 from micrograd_it.losses import mse
 from micrograd_it.makemore import CharMLP, batch_loss, char_dataset
@@ -39,7 +40,8 @@ def unreachable_after(work):
     gc.garbage.clear()
     gc.disable()
     try:
-        work()
+        with nodes_tracked():  # the compiled engine's nodes too, which the collector otherwise never sees
+            work()
         gc.set_debug(gc.DEBUG_SAVEALL)
         found = gc.collect()
         garbage = list(gc.garbage)
