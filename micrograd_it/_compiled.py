@@ -83,14 +83,17 @@ def choose():
     reason = _why_not_compiled()
     if reason is None:
         try:
-            helper = importlib.import_module(f"{PACKAGE}.{HELPER}")  # first: it runs nothing at import
+            helper = importlib.import_module(f"{PACKAGE}.{HELPER}")  # first: if it fails, no compiled code has run
             engine = importlib.import_module(f"{PACKAGE}.{MODULES[-1]}")  # the engine, which imports the others
         except ImportError as error:  # e.g. built for another Python: nothing of it ran
             for name in MODULES + (HELPER,):
                 sys.modules.pop(f"{PACKAGE}.{name}", None)
             reason = f"the compiled engine cannot be imported ({error})"
         else:
-            helper.set_tracked(engine.Value, False)
+            try:
+                helper.set_tracked(engine.Value, False)
+            except TypeError:  # a Python whose compiled classes allocate otherwise: the nodes stay tracked (slower)
+                pass
     if reason is not None:
         for name in MODULES:
             _load_source(name)
@@ -104,7 +107,8 @@ def nodes_tracked():
 
     For tests that look for reference cycles with `gc` (gc.collect,
     gc.get_objects): what the block makes is seen by them. Nodes made before
-    or after it stay untracked. With the Python source it changes nothing.
+    or after it stay untracked. It holds for the whole process while open (a
+    test helper, not a mode). With the Python source it changes nothing.
     """
     helper = sys.modules.get(f"{PACKAGE}.{HELPER}")
     value = sys.modules[f"{PACKAGE}.engine"].Value
