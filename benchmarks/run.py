@@ -11,7 +11,10 @@ taken within a round, then the median over rounds is reported with its
 min-max. A W1 sample's time per step is its loop's total time over its
 steps (the mean): that is what training costs, including the steps on which
 the cyclic garbage collector runs a full pass. The median single step is
-shown beside it, to show how unevenly the time is spread. Before any timing, every engine's W1 gradients are checked against
+shown beside it, to show how unevenly the time is spread. "micrograd_it" is
+the engine as installed (compiled when a C compiler was there: the report
+says which), "micrograd_it (Python source)" the same engine run from its
+source (MICROGRAD_IT_PURE=1), in the same rounds. Before any timing, every engine's W1 gradients are checked against
 the object engine's (a fast wrong engine is not a result); an engine that
 fails (RecursionError) is reported as failing.
 """
@@ -26,8 +29,12 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-W1_ENGINES = ["micrograd", "micrograd_it", "micrograd_it gc paused", "micrograd_it traced", "tape (python)", "tape (numpy)",
-              "floats by hand", "numpy by hand", "torch 0-d"]
+# An engine named "X (Python source)" is X run with MICROGRAD_IT_PURE=1: the engine's source, not the compiled build.
+SOURCE_SUFFIX = " (Python source)"
+SOURCE = "micrograd_it" + SOURCE_SUFFIX
+W1_ENGINES = ["micrograd", "micrograd_it", "micrograd_it gc paused", SOURCE, "micrograd_it traced",
+              "tape (python)", "tape (numpy)", "floats by hand", "numpy by hand", "torch 0-d"]
+BUILD_ENGINES = ["micrograd", "micrograd_it", SOURCE]
 STEPS = {"micrograd": 3, "torch 0-d": 3, "tape (numpy)": 20, "numpy by hand": 50, "floats by hand": 10}
 SEED_ENGINES = ["micrograd", "micrograd_it", "tape (python)", "tape (numpy)", "numpy by hand"]
 
@@ -35,6 +42,8 @@ SEED_ENGINES = ["micrograd", "micrograd_it", "tape (python)", "tape (numpy)", "n
 def sample(workload, engine, number=0, steps=5):
     """Run one sample in a fresh process; return its JSON result (a dict, with "error" on failure)."""
     env = dict(os.environ, BENCH_STEPS=str(steps))
+    if engine.endswith(SOURCE_SUFFIX):
+        engine, env["MICROGRAD_IT_PURE"] = engine[:-len(SOURCE_SUFFIX)], "1"
     done = subprocess.run([sys.executable, os.path.join(HERE, "sample.py"), workload, engine, str(number)],
                           capture_output=True, text=True, env=env, cwd=HERE)
     if done.returncode != 0:
@@ -172,7 +181,7 @@ def main(argv=None):
     chain_sizes = [1_000, 10_000, 100_000] + ([] if args.quick else [1_000_000])
     jobs += [(("chain", e, n), "chain", e, n, 1) for e in ("micrograd", "micrograd_it") for n in chain_sizes
              if not (e == "micrograd" and n > 10_000)]  # micrograd already fails at 1k
-    jobs += [(("build", e, 0), "build", e, 0, 1) for e in ("micrograd", "micrograd_it")]
+    jobs += [(("build", e, 0), "build", e, 0, 1) for e in BUILD_ENGINES]
     print("Timing:", flush=True)
     results = run_rounds(jobs, rounds)
     memory_jobs = [(("memory", e, 0), "memory", e, 0, 1) for e in ("micrograd", "micrograd_it")]
@@ -192,6 +201,15 @@ def main(argv=None):
         from micrograd_it.files import atomic_write
 
         atomic_write(args.json, json.dumps({" | ".join(map(str, k)): v for k, v in results.items()}, indent=1))
+
+
+def engine_build():
+    """How micrograd_it is installed here: "compiled" or "not compiled: REASON" (asked in a fresh process)."""
+    done = subprocess.run([sys.executable, "-c", "import micrograd_it as m; print(m.COMPILED, m.COMPILED_REASON)"],
+                          capture_output=True, text=True, cwd=HERE, env={k: v for k, v in os.environ.items()
+                                                                        if k != "MICROGRAD_IT_PURE"})
+    compiled, _, reason = done.stdout.strip().partition(" ")
+    return "compiled" if compiled == "True" else f"not compiled: {reason or done.stderr.strip()[-200:]}"
 
 
 def machine():
@@ -228,6 +246,11 @@ def report(results, w1_engines, verdicts, chain_sizes, scaling, batches, rounds,
                 zip(results[("w1", "micrograd_it", 64)], results[("w1", "micrograd_it gc paused", 64)])]
         out += ["", f"Pausing the cyclic GC (`micrograd_it.gc_paused()`; collector on / paused, same rounds): "
                 f"{spread(gain)}x"]
+    if SOURCE in w1_engines:
+        gain = [mean_step_ms(p) / mean_step_ms(c) for c, p in
+                zip(results[("w1", "micrograd_it", 64)], results[("w1", SOURCE, 64)])]
+        out += ["", f"micrograd_it as installed ({engine_build()}) against its Python source "
+                f"(`MICROGRAD_IT_PURE=1`), same rounds: {spread(gain)}x"]
     out += ["", "Time per step is each sample's total loop time over its steps (the mean, what training costs); "
             "the median single step beside it leaves out the steps that carry a full GC pass."]
     out += scaling_section(results, scaling, batches) + chain_section(results, chain_sizes)
@@ -286,8 +309,7 @@ def build_section(results):
     """Rows of the node-build rate (with its ratio to micrograd) and the bytes per node."""
     out = ["", "### Building sum(w_i * x_i) over 100,000 products",
            "| engine | op nodes per second | vs micrograd |", "|---|---|---|"]
-    out += ratio_rows(results, lambda e: ("build", e, 0), ["micrograd", "micrograd_it"], "nodes_per_s",
-                      higher_is_better=True)
+    out += ratio_rows(results, lambda e: ("build", e, 0), BUILD_ENGINES, "nodes_per_s", higher_is_better=True)
     for engine in ("micrograd", "micrograd_it"):
         memory = results[("memory", engine, 0)][0]
         shown = f"{memory['bytes_per_node']:.0f}" if "bytes_per_node" in memory else memory.get("error")

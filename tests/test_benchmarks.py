@@ -35,3 +35,17 @@ def test_the_docs_section_between_the_markers_is_replaced_and_nothing_else():
 def test_the_performance_page_has_the_markers():
     with open(run.DOCS, encoding="utf-8") as page:
         run.replace_section(page.read(), "")
+
+
+def test_an_engine_named_python_source_runs_with_micrograd_it_pure(monkeypatch):
+    seen = []
+
+    def fake_run(args, env, **kwargs):
+        seen.append((args[-2], env.get("MICROGRAD_IT_PURE")))
+        return type("Done", (), {"returncode": 0, "stdout": '{"ok": 1}\n', "stderr": ""})()
+
+    monkeypatch.delenv("MICROGRAD_IT_PURE", raising=False)
+    monkeypatch.setattr(run.subprocess, "run", fake_run)
+    assert run.sample("w1", run.SOURCE, 64) == run.sample("w1", "micrograd_it", 64) == {"ok": 1}
+    assert seen == [("micrograd_it", "1"), ("micrograd_it", None)]
+    assert run.SOURCE in run.W1_ENGINES and run.SOURCE in run.BUILD_ENGINES
