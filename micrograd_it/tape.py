@@ -38,7 +38,7 @@ import importlib
 import math
 
 from .catalogue import CATALOGUE, PRODUCT
-from .engine import Value, _check_real
+from .engine import AnomalyError, Value, _check_real
 
 __all__ = ["record", "Tape", "BACKENDS"]
 
@@ -134,6 +134,7 @@ class Tape:
             if not node.is_leaf:
                 self._steps.append(self._step(node, out, index, sink))
         self._input_positions = [index.get(value) for value in self.inputs]
+        self._leaf_positions = [position for position, node in enumerate(self.nodes) if node.is_leaf]
         self._data = [node.data for node in self.nodes] + [0.0]
         self._grad = None
         self._ready = False  # backward needs the local derivatives of a forward()
@@ -203,11 +204,14 @@ class Tape:
         """Replay backward from the root (seeded with `grad`); return the list of d root / d input.
 
         An input the root does not depend on gets 0.0. Raises RuntimeError
-        before the first `forward` (backward uses the local derivatives it computes).
+        before the first `forward` (backward uses the local derivatives it
+        computes), ValueError for a seed that is not finite, and AnomalyError
+        (as the object engine's backward does, naming the op and the node) when
+        a gradient becomes NaN or infinite; a refused backward changes nothing.
         """
         if not self._ready:
             raise RuntimeError("backward() needs a forward() first: it uses the local derivatives forward computes")
-        if type(grad) is not float:
+        if type(grad) is not float or not math.isfinite(grad):
             grad = _number(grad, "backward(grad)")
         data, dx, dy = self._data, self._dx, self._dy
         grads = [0.0] * len(data)
@@ -217,6 +221,10 @@ class Tape:
             # chain rule: child.grad += local * out.grad
             grads[x] += dx[out] * g
             grads[y] += dy[out] * g
+        # NaN and infinity stick to every gradient they flow into, down to the leaves: one sum of
+        # the leaves' gradients sees them all (a sum that only overflows is sorted out by the scan).
+        if not math.isfinite(sum(map(grads.__getitem__, self._leaf_positions))):
+            self._raise_non_finite_gradient(grad)
         self._grad = grads
         return [0.0 if position is None else grads[position] for position in self._input_positions]
 
@@ -248,6 +256,23 @@ class Tape:
         node = self.nodes[position]
         label = f" (label {node.label!r})" if node.label else ""
         return f"op '{node._op}' at node {position}{label}"
+
+    def _raise_non_finite_gradient(self, grad):
+        """Run backward again, checking every gradient as it is written; raise AnomalyError at the first non-finite one."""
+        data, dx, dy, sink = self._data, self._dx, self._dy, len(self.nodes)
+        grads = [0.0] * len(data)
+        grads[sink - 1] = grad
+        for _, _, out, x, y, _ in reversed(self._steps):
+            g = grads[out]
+            for child, local in ((x, dx[out]), (y, dy[out])):
+                if child == sink:
+                    continue
+                grads[child] += local * g
+                if not math.isfinite(grads[child]):
+                    raise AnomalyError(
+                        f"replay backward of {self._describe(out)} produced gradient {grads[child]!r} for its "
+                        f"input, node {child} (data={data[child]!r}); local derivative {local!r}, gradient "
+                        f"arriving {g!r}")
 
     def _raise_non_finite(self):
         for _, _, out, x, y, _ in self._steps:

@@ -20,7 +20,8 @@ differ in the last bit); tests/test_tape.py checks 1e-12 relative.
 import numpy as np
 
 from .catalogue import CATALOGUE
-from .tape import check_inputs, topological_order
+from .engine import AnomalyError
+from .tape import _number, check_inputs, topological_order
 
 __all__ = ["NumpyTape", "TAPE"]
 
@@ -47,6 +48,7 @@ class NumpyTape:
         self._root = index[root]
         self._input_positions = np.array([index.get(value, -1) for value in self.inputs], dtype=np.intp)
         self._data = np.array([node.data for node in self.nodes], dtype=float)
+        self._leaves = sum(1 for node in self.nodes if node.is_leaf)  # they come first
         self._groups, self._levels = self._plan(index, key)
         self._local = np.zeros(sum(len(group[2]) + len(group[3]) for group in self._groups))
         self._grad = None
@@ -131,19 +133,26 @@ class NumpyTape:
     def backward(self, grad=1.0):
         """Replay backward from the root (seeded with `grad`); return a numpy array of d root / d input.
 
-        Raises RuntimeError before the first successful `forward`.
+        Raises RuntimeError before the first successful `forward`, ValueError
+        for a seed that is not finite, and AnomalyError naming the op when a
+        gradient becomes NaN or infinite (a refused backward changes nothing).
         """
         if not self._ready:
             raise RuntimeError("backward() needs a forward() first: it uses the local derivatives forward computes")
+        grad = _number(grad, "backward(grad)")
         grads = np.zeros(len(self.nodes))
         grads[self._root] = grad
         local = self._local
-        for outs, targets, slots, local_start, local_end in self._levels:
-            # chain rule: child.grad += local * out.grad, summed over every use of the child
-            contributions = local[local_start:local_end] * grads[outs]
-            if slots is not None:
-                contributions = np.bincount(slots, weights=contributions, minlength=len(targets))
-            grads[targets] += contributions
+        with np.errstate(all="ignore"):  # a non-finite gradient is reported below, naming the op
+            for outs, targets, slots, local_start, local_end in self._levels:
+                # chain rule: child.grad += local * out.grad, summed over every use of the child
+                contributions = local[local_start:local_end] * grads[outs]
+                if slots is not None:
+                    contributions = np.bincount(slots, weights=contributions, minlength=len(targets))
+                grads[targets] += contributions
+        # NaN and infinity stick to every gradient they flow into, down to the leaves (the first nodes).
+        if not np.isfinite(grads[:self._leaves]).all():
+            self._raise_non_finite_gradient(grad)
         self._grad = grads
         known = self._input_positions >= 0
         result = np.zeros(len(self.inputs))
@@ -160,6 +169,32 @@ class NumpyTape:
                     node.grad += g
                 else:
                     node.grad = g
+
+    def _raise_non_finite_gradient(self, grad):
+        """Run backward again level by level; raise AnomalyError at the first level that makes a non-finite gradient."""
+        grads = np.zeros(len(self.nodes))
+        grads[self._root] = grad
+        with np.errstate(all="ignore"):
+            for outs, targets, slots, local_start, local_end in self._levels:
+                local = self._local[local_start:local_end]
+                terms = local * grads[outs]
+                bad = np.flatnonzero(~np.isfinite(terms))
+                summed = terms if slots is None else np.bincount(slots, weights=terms, minlength=len(targets))
+                grads[targets] += summed
+                if not len(bad):
+                    overflowed = np.flatnonzero(~np.isfinite(grads[targets]))
+                    if not len(overflowed):
+                        continue
+                    # finite terms whose sum overflows: name one consumer of that node
+                    child = targets[overflowed[0]]
+                    bad = np.flatnonzero(targets == child if slots is None else slots == overflowed[0])
+                k = bad[0]
+                out = outs[k]
+                child = targets[k] if slots is None else targets[slots[k]]
+                raise AnomalyError(
+                    f"replay backward of op '{self.nodes[out]._op}' at node {out} produced gradient "
+                    f"{float(grads[child])!r} for its input, node {child} (data={float(self._data[child])!r}); "
+                    f"local derivative {float(local[k])!r}, gradient arriving {float(grads[out])!r}")
 
     def _raise_non_finite(self):
         for op, start, x, y, params, local_start in self._groups:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 
-from micrograd_it import Value
+from micrograd_it import AnomalyError, Value
 from micrograd_it.nn import MLP
 from micrograd_it.catalogue import CATALOGUE
 from micrograd_it.tape import record
@@ -111,10 +111,11 @@ def test_replay_of_random_expressions_equals_the_engine(backend, expr, first, se
     try:
         expected = engine_result(expr.build, second)
     except (ValueError, ZeroDivisionError, OverflowError):
-        # The engine refuses the second point: so must the replay (the failing
-        # op may differ when two fail, as the replay may run them in another order).
+        # The engine refuses the second point: so must the replay, in its forward or in its backward
+        # (the failing op may differ when two fail, as the replay may run them in another order).
         with pytest.raises((ValueError, ZeroDivisionError, OverflowError)):
             tape.forward(second)
+            tape.backward()
         return
     value = tape.forward(second)
     grads = list(tape.backward())
@@ -301,3 +302,51 @@ def test_a_leaf_root_replays_as_itself(backend):
     tape = record(x, [x], backend=backend)
     assert tape.forward([5.0]) == 5.0
     assert list(tape.backward()) == [1.0]  # d x / d x
+
+
+# -- a gradient that leaves the floats: refused, as by the object engine ------------------------------------
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_gradient_that_overflows_in_the_replay_is_refused_naming_the_op(backend):
+    if backend == "numpy":
+        pytest.importorskip("numpy")
+    # (x ** -1) ** 2 at x = 3.1e-111: every value is finite (1.04e221 at the root), but
+    # d/dx = -2 x**-3 is -6.7e332, past the largest float.
+    x = Value(1.0)
+    root = (x ** -1) ** 2
+    tape = record(root, [x], backend=backend)
+    tape.forward([0.5])
+    assert list(tape.backward()) == [-2 * 0.5 ** -3]  # the closed form, where it is a float
+    tiny = 3.0992403410820395e-111
+    with pytest.raises(AnomalyError, match=r"op '\*\*-1' .* gradient -inf"):
+        engine_result(lambda xs: (xs[0] ** -1) ** 2, [tiny])
+    assert tape.forward([tiny]) == pytest.approx(tiny ** -2)
+    with pytest.raises(AnomalyError, match=r"replay backward of op '\*\*-1' at node 1 produced gradient -inf"):
+        tape.backward()
+    tape.write_back()  # the refused backward left no gradient to write
+    assert x.grad == 0.0 and root.grad == 0.0 and x.data == tiny
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("seed", [float("nan"), float("inf"), -float("inf"), "1"])
+def test_a_seed_that_is_not_a_finite_number_is_refused(backend, seed):
+    if backend == "numpy":
+        pytest.importorskip("numpy")
+    x = Value(2.0)
+    tape = record(x * x, [x], backend=backend)
+    tape.forward()
+    with pytest.raises((ValueError, TypeError), match=r"backward\(grad\)"):
+        tape.backward(seed)
+    assert list(tape.backward(3.0)) == [12.0]  # d/dx x^2 = 2x, times the seed 3
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_finite_gradients_whose_sum_overflows_are_not_refused(backend):
+    if backend == "numpy":
+        pytest.importorskip("numpy")
+    # root = 1.5e308 a + 1.5e308 b at a = 1, b = -1: the root is 0, each gradient 1.5e308,
+    # and only their sum (the quick check) overflows.
+    a, b = Value(1.0), Value(-1.0)
+    tape = record(a * 1.5e308 + b * 1.5e308, [a, b], backend=backend)
+    assert tape.forward() == 0.0
+    assert list(tape.backward()) == [1.5e308, 1.5e308]
