@@ -1,4 +1,8 @@
-"""Small seeded datasets, standard library only: two moons, circles, spirals, and a character dataset.
+"""Small seeded datasets, standard library only: two moons, circles, spirals, and character datasets.
+
+makemore's names.txt (32,033 names) ships inside the package with its provenance
+(micrograd_it/datasets/README.md): `load_names()` reads it and `lecture_split()`
+splits it exactly as the makemore lecture does. Nothing here downloads anything.
 
 Every generator draws from random.Random(seed), so the same seed gives the
 same points bit for bit. Points come shuffled, as lists of [x, y] floats.
@@ -7,10 +11,15 @@ same points bit for bit. Points come shuffled, as lists of [x, y] floats.
 import math
 import numbers
 import random
+from importlib import resources
 
 from ._words import WORDS
 
-__all__ = ["make_moons", "make_circles", "make_spirals", "WORDS", "char_vocab", "build_char_dataset"]
+__all__ = ["make_moons", "make_circles", "make_spirals", "WORDS", "char_vocab", "build_char_dataset",
+           "load_names", "lecture_split", "NAMES_SHA256"]
+
+# The shipped file's checksum, from its provenance note (micrograd_it/datasets/README.md).
+NAMES_SHA256 = "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d"
 
 
 def _describe(value):
@@ -142,3 +151,30 @@ def build_char_dataset(words, block_size=3, stoi=None):
             Y.append(stoi[ch])
             context = context[1:] + [stoi[ch]]
     return X, Y
+
+
+def load_names():
+    """Return makemore's names.txt as a new list of 32,033 lowercase names, in the file's order.
+
+    Read as the lecture reads it (``splitlines()``) from the copy shipped in the
+    package (micrograd_it/datasets/names.txt, with its provenance and licence).
+    """
+    text = resources.files(__package__).joinpath("datasets", "names.txt").read_text(encoding="ascii")
+    return text.splitlines()
+
+
+def lecture_split(words=None, block_size=3, seed=42):
+    """Return ``(stoi, itos, train, dev, test)`` as the makemore lecture builds them.
+
+    `words` defaults to `load_names()`; a copy is shuffled as ``random.seed(seed);
+    random.shuffle(words)`` does and cut at 80% and 90% of the words; each split is
+    an ``(X, Y)`` pair from `build_char_dataset` with the vocabulary of all the words
+    ('.' is 0). On names.txt that gives 182,625 / 22,655 / 22,866 contexts of 3.
+    Raises ValueError as `build_char_dataset` does.
+    """
+    words = load_names() if words is None else list(words)
+    stoi, itos = char_vocab(words)
+    random.Random(seed).shuffle(words)  # the same draws as random.seed(seed); random.shuffle(words)
+    n1, n2 = int(0.8 * len(words)), int(0.9 * len(words))
+    splits = [build_char_dataset(part, block_size, stoi) for part in (words[:n1], words[n1:n2], words[n2:])]
+    return (stoi, itos, *splits)

@@ -93,3 +93,50 @@ def test_build_char_dataset_has_one_row_per_character_plus_end():
     X, Y = build_char_dataset(WORDS, block_size=4)
     assert len(X) == len(Y) == sum(len(word) + 1 for word in WORDS)
     assert all(len(context) == 4 for context in X) and Y.count(0) == len(WORDS)
+
+
+# -- names.txt, shipped -------------------------------------------------------------------
+
+def test_names_txt_is_the_shipped_file_of_its_provenance_note():
+    import hashlib
+    from importlib import resources
+
+    from micrograd_it.data import NAMES_SHA256, load_names
+
+    raw = resources.files("micrograd_it").joinpath("datasets", "names.txt").read_bytes()
+    assert hashlib.sha256(raw).hexdigest() == NAMES_SHA256 and len(raw) == 228_145
+    note = resources.files("micrograd_it").joinpath("datasets", "README.md").read_text()
+    assert NAMES_SHA256 in note and "names.LICENSE" in note
+    assert "MIT License" in resources.files("micrograd_it").joinpath("datasets", "names.LICENSE").read_text()
+    words = load_names()
+    # the data's README: 32,033 names, 29,494 distinct, lowercase a-z, lengths 2-15
+    assert len(words) == 32_033 and len(set(words)) == 29_494
+    assert set("".join(words)) == set(string.ascii_lowercase)
+    assert min(map(len, words)) == 2 and max(map(len, words)) == 15
+    assert load_names() is not words  # a new list each call: a caller's shuffle cannot change the next
+
+
+def test_lecture_split_is_the_lectures_shuffle_and_cut():
+    import random
+
+    from micrograd_it.data import lecture_split, load_names
+
+    stoi, itos, train, dev, test = lecture_split()
+    # the counts the data's README gives for the lecture's split
+    assert [len(X) for X, _ in (train, dev, test)] == [182_625, 22_655, 22_866]
+    assert [len(Y) for _, Y in (train, dev, test)] == [182_625, 22_655, 22_866]
+    assert itos[0] == "." and stoi["."] == 0 and len(itos) == 27
+    # independently: the lecture's own global-random shuffle, then the first training word's contexts
+    words = load_names()
+    state = random.getstate()
+    try:
+        random.seed(42)
+        random.shuffle(words)
+    finally:
+        random.setstate(state)
+    first = words[0]
+    assert train[1][: len(first) + 1] == [stoi[ch] for ch in first + "."]
+    n2 = int(0.9 * len(words))
+    last = words[-1]
+    assert test[1][-(len(last) + 1):] == [stoi[ch] for ch in last + "."]
+    assert len(words[n2:]) == 32_033 - n2
