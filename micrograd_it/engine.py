@@ -92,6 +92,24 @@ class _GradSwitch:
 
 
 _grad: Final = _GradSwitch()
+
+
+class _TraceSwitch:
+    """The activation ops' hook for `micrograd_it.trace_values`: ``anywhere`` is True while a
+    trace_values() block is open in some thread or task, and then every activation op (relu,
+    tanh... what the catalogue marks as one) calls ``record(preact, act, op)`` after making its
+    node; the recorder decides whether this context is tracing. Off, it costs one read per op."""
+
+    __slots__ = ("anywhere", "record")
+    anywhere: bool
+    record: Any
+
+    def __init__(self) -> None:
+        self.anywhere = False
+        self.record = None
+
+
+_tracing: Final = _TraceSwitch()
 _open_no_grad_blocks = 0
 _no_grad_lock = threading.Lock()
 _innermost_no_grad: Final = _no_grad.innermost_block
@@ -515,14 +533,33 @@ def _custom_op(text: str) -> Op:
 # W1: +1.2% in all. Compiled (mypyc), Value is a native class, which takes no
 # methods set after it is built: they are set on its plain base class _Operators.
 
-def _unary_method(rule: Callable[[float], tuple[float, float]], op: Op) -> Callable[[Value], Value]:
-    """Return the method applying the one-input `rule(x) -> (out, local)` and recording `op`."""
+def _unary_method(rule: Callable[[float], tuple[float, float]], op: Op,
+                  activation: bool = False) -> Callable[[Value], Value]:
+    """Return the method applying the one-input `rule(x) -> (out, local)` and recording `op`
+    (an `activation`'s method also tells a trace_values() block, when one is open)."""
+    if activation:
+        return _activation_method(rule, op)
+
     def method(self: Value) -> Value:
         try:
             data, local = rule(self.data)
         except (ArithmeticError, ValueError) as error:
             raise _labelled(error, self) from None
         return _node(data, op, self, local)
+    return method
+
+
+def _activation_method(rule: Callable[[float], tuple[float, float]], op: Op) -> Callable[[Value], Value]:
+    """The method of an activation op: a one-input method that shows its node to trace_values()."""
+    def method(self: Value) -> Value:
+        try:
+            data, local = rule(self.data)
+        except (ArithmeticError, ValueError) as error:
+            raise _labelled(error, self) from None
+        out = _node(data, op, self, local)
+        if _tracing.anywhere:  # off: one read (W1 within 1%, docs/performance.md)
+            _tracing.record(self, out, op)
+        return out
     return method
 
 
@@ -636,7 +673,7 @@ def _param_op(definition, constant):
     if made is None:
         rule, params = definition.rule, (constant,)
         op = Op(definition.name, params, definition.text(params))
-        made = (op, _unary_method(lambda x: rule(x, constant), op))
+        made = (op, _unary_method(lambda x: rule(x, constant), op, definition.activation is not None))
         if len(_PARAM_OPS) < _PARAM_OPS_MAX:
             _PARAM_OPS[key] = made
     return made
@@ -649,7 +686,7 @@ def _methods(definition):
     elif definition.arity == 2:
         method = _binary_method(definition, Op(definition.name))
     else:
-        method = _unary_method(definition.rule, Op(definition.name))
+        method = _unary_method(definition.rule, Op(definition.name), definition.activation is not None)
     method.__name__ = method.__qualname__ = definition.method
     method.__doc__ = definition.rule.__doc__
     made = {definition.method: method}
