@@ -317,6 +317,8 @@ class Value(_Operators):
         from ._html_repr import table
 
         op = " ".join([self.op] + [f"{param:g}" for param in self.op_params])  # "**" and its exponent: "** 3"
+        if self.op == CUSTOM:  # made by Value(data, children, local_grads): its maker's name too
+            op = f"{self._op} ({CUSTOM})"
         return table(("label", "data", "grad", "op"),
                      [(self.label or "-", f"{self.data:.6g}", f"{self.grad:.6g}", op or "leaf")])
 

@@ -424,3 +424,23 @@ def test_a_microgpt_shaped_program_prints_the_same_losses_on_both():
     assert float(theirs[-1].split()[-1]) < float(theirs[0].split()[-1])  # it trained: the loss fell
     # the parameters after 6 steps: to rounding (softmax divides, and normalised x feeds 8 rows)
     assert all(math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12) for a, b in zip(our_params, their_params))
+
+
+def test_an_op_attached_to_value_as_a_method_works_as_a_forks_method_does():
+    # a fork that added `def silu(self)` inside its class attaches the same function to ours
+    Value.silu_for_this_test = silu
+    try:
+        x = Value(0.5)
+        y = x.silu_for_this_test()
+        assert y._op == "silu" and y._children == (x,)
+        y.backward()
+        assert x.grad == y._local_grads[0]
+    finally:
+        del Value.silu_for_this_test
+    assert not hasattr(Value(1.0), "silu_for_this_test")
+
+
+def test_jupyters_view_of_a_node_made_by_hand_names_its_maker():
+    from tests.test_html_repr import cell_texts
+
+    assert cell_texts(silu(Value(0.5))._repr_html_())[1][3] == "silu (custom)"
