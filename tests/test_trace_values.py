@@ -88,6 +88,8 @@ def test_microgpt_shaped_code_one_row_per_token_position_one_column_per_neuron()
                              for row, grads in zip(seen, layer.grad_out)]
     never_fired = [j for j in range(16) if all(row[j].data <= 0.0 for row in seen)]
     assert layer.dead() == never_fired and {3, 11} <= set(never_fired)
+    html = layer._repr_html_()  # the notebook display: its summary row and its saturation map
+    assert "position() relu" in html and f"{len(never_fired)} dead" in html and "<img" in html
 
 
 def run_gpt(traced):
