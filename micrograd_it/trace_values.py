@@ -119,14 +119,19 @@ class trace_values(Trace):
         self._frames = {}     # frame -> serial number; holds the frames until the block ends
         self._functions = {}  # (code, line) -> the name of the function that holds it
         self._block_frame = sys._getframe(1)
-        _count_open(+1)
+        _count_open(+1)  # before the block opens: the engine's hook must never miss an open block
         try:
             self._token = _current.set(self)
-        except BaseException:
+            self._state = "open"
+            self._open = True  # last: recording starts only once the block is fully entered
+        except BaseException:  # Ctrl-C half-way in: as if the block had never been entered
+            self._open = False
+            if self._token is not None:
+                _current.reset(self._token)
+                self._token = None
+            self._state = "new"
             _count_open(-1)
             raise
-        self._state = "open"
-        self._open = True  # last: recording starts only once the block is fully entered
         return self
 
     def __exit__(self, *exc_info):

@@ -208,3 +208,26 @@ def test_the_summary_table_names_each_layer_in_full():
     text = str(tr)
     assert all(layer.name in text for layer in tr.layers)
     assert not math.isnan(tr.summary()[0]["act_mean"])
+
+
+def test_an_interrupt_while_entering_leaves_tracing_as_it_was(monkeypatch):
+    import micrograd_it.trace_values as module
+
+    class Interrupted:
+        def get(self):
+            return None
+
+        def set(self, value):
+            raise KeyboardInterrupt
+
+    real = module._current
+    monkeypatch.setattr(module, "_current", Interrupted())
+    tr = trace_values()
+    with pytest.raises(KeyboardInterrupt):
+        with tr:
+            pass
+    assert not engine._tracing.anywhere  # the hook is off again: no block is open
+    monkeypatch.setattr(module, "_current", real)
+    with tr:  # it was never entered, so it can be now
+        Value(1.0).relu()
+    assert [layer.n_neurons for layer in tr.layers] == [1]
