@@ -211,7 +211,9 @@ def test_the_summary_table_names_each_layer_in_full():
 
 
 def test_an_interrupt_while_entering_leaves_tracing_as_it_was(monkeypatch):
-    import micrograd_it.trace_values as module
+    import sys
+
+    module = sys.modules["micrograd_it.trace_values"]  # the package's attribute of that name is the class
 
     class Interrupted:
         def get(self):
