@@ -36,7 +36,7 @@ from . import ops as _ops  # noqa: F401  (registers every op in the catalogue)
 from ._modes import ScopedMode
 from ._mypyc import mypyc_attr
 from ._operators import _Operators
-from .catalogue import CUSTOM, PRODUCT, watch
+from .catalogue import CATALOGUE, CUSTOM, PRODUCT, watch
 
 __all__ = ["Value", "Op", "no_grad", "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled", "AnomalyError"]
 
@@ -244,11 +244,12 @@ class Value(_Operators):
             # A node made by hand (microgpt's way), or the old ``Value(2.0, "x")``: see _init_given.
             _init_given(self, data, children, local_grads, label)
             return
-        if not math.isfinite(data):
+        number: float = data
+        if math.isinf(number) or math.isnan(number):  # compiled, two C tests (math.isfinite is a Python call)
             raise ValueError(f"Value() needs a finite number, got {data!r} (label {label!r})")
         if not isinstance(label, str):
             raise TypeError(f"Value() label must be a str, got {_describe(label)}")
-        self.data = data
+        self.data = number
         self.grad = 0.0
         self.label = label
         self._operation = LEAF
@@ -322,8 +323,140 @@ class Value(_Operators):
         return table(("label", "data", "grad", "op"),
                      [(self.label or "-", f"{self.data:.6g}", f"{self.grad:.6g}", op or "leaf")])
 
-    # The ops (+, *, tanh, ...) are methods made from the catalogue
-    # (micrograd_it/ops.py) below the class: see _install.
+    # The ops (+, *, tanh, ...) are methods made from the catalogue (micrograd_it/ops.py):
+    # compiled, those written below by micrograd_it/_generate_methods.py (native methods);
+    # interpreted, those made at import below the class (see _install), which cost less there.
+
+    # -- generated from the op catalogue by micrograd_it/_generate_methods.py (methods): begin
+    def __add__(self, other: object) -> Value:
+        if type(other) is not Value:
+            other = _as_value(other)
+        x = self.data
+        y = other.data
+        data = x + y  # the rule's expression (ops.add)
+        return _native_node(data, _OP_add, self, 1.0, other, 1.0)
+
+    def __radd__(self, other: object) -> Value:
+        return _as_value(other).__add__(self)
+
+    def __sub__(self, other: object) -> Value:
+        if type(other) is not Value:
+            other = _as_value(other)
+        x = self.data
+        y = other.data
+        data = x - y  # the rule's expression (ops.sub)
+        return _native_node(data, _OP_sub, self, 1.0, other, -1.0)
+
+    def __rsub__(self, other: object) -> Value:
+        return _as_value(other).__sub__(self)
+
+    def __mul__(self, other: object) -> Value:
+        if type(other) is not Value:
+            other = _as_value(other)
+        x = self.data
+        y = other.data
+        data = x * y  # the rule's expression (ops.mul)
+        return _native_node(data, _OP_mul, self, y, other, x)
+
+    def __rmul__(self, other: object) -> Value:
+        return _as_value(other).__mul__(self)
+
+    def __truediv__(self, other: object) -> Value:
+        if type(other) is not Value:
+            other = _as_value(other)
+        x = self.data
+        y = other.data
+        try:
+            data, dx, dy = _RULE_div(x, y)
+        except (ArithmeticError, ValueError) as error:
+            raise _labelled(error, self, other) from None
+        return _native_node(data, _OP_div, self, dx, other, dy)
+
+    def __rtruediv__(self, other: object) -> Value:
+        return _as_value(other).__truediv__(self)
+
+    def __neg__(self) -> Value:
+        try:
+            data, local = _RULE_neg(self.data)
+        except (ArithmeticError, ValueError) as error:
+            raise _labelled(error, self) from None
+        out = _native_node(data, _OP_neg, self, local, None, 0.0)
+        return out
+
+    def exp(self) -> Value:
+        try:
+            data, local = _RULE_exp(self.data)
+        except (ArithmeticError, ValueError) as error:
+            raise _labelled(error, self) from None
+        out = _native_node(data, _OP_exp, self, local, None, 0.0)
+        return out
+
+    def log(self) -> Value:
+        try:
+            data, local = _RULE_log(self.data)
+        except (ArithmeticError, ValueError) as error:
+            raise _labelled(error, self) from None
+        out = _native_node(data, _OP_log, self, local, None, 0.0)
+        return out
+
+    def tanh(self) -> Value:
+        try:
+            data, local = _RULE_tanh(self.data)
+        except (ArithmeticError, ValueError) as error:
+            raise _labelled(error, self) from None
+        out = _native_node(data, _OP_tanh, self, local, None, 0.0)
+        if _tracing.anywhere:
+            _tracing.record(self, out, _OP_tanh)
+        return out
+
+    def sigmoid(self) -> Value:
+        try:
+            data, local = _RULE_sigmoid(self.data)
+        except (ArithmeticError, ValueError) as error:
+            raise _labelled(error, self) from None
+        out = _native_node(data, _OP_sigmoid, self, local, None, 0.0)
+        if _tracing.anywhere:
+            _tracing.record(self, out, _OP_sigmoid)
+        return out
+
+    def relu(self) -> Value:
+        try:
+            data, local = _RULE_relu(self.data)
+        except (ArithmeticError, ValueError) as error:
+            raise _labelled(error, self) from None
+        out = _native_node(data, _OP_relu, self, local, None, 0.0)
+        if _tracing.anywhere:
+            _tracing.record(self, out, _OP_relu)
+        return out
+
+    def softplus(self) -> Value:
+        try:
+            data, local = _RULE_softplus(self.data)
+        except (ArithmeticError, ValueError) as error:
+            raise _labelled(error, self) from None
+        out = _native_node(data, _OP_softplus, self, local, None, 0.0)
+        if _tracing.anywhere:
+            _tracing.record(self, out, _OP_softplus)
+        return out
+
+    def gelu(self) -> Value:
+        try:
+            data, local = _RULE_gelu(self.data)
+        except (ArithmeticError, ValueError) as error:
+            raise _labelled(error, self) from None
+        out = _native_node(data, _OP_gelu, self, local, None, 0.0)
+        if _tracing.anywhere:
+            _tracing.record(self, out, _OP_gelu)
+        return out
+
+    def sin(self) -> Value:
+        try:
+            data, local = _RULE_sin(self.data)
+        except (ArithmeticError, ValueError) as error:
+            raise _labelled(error, self) from None
+        out = _native_node(data, _OP_sin, self, local, None, 0.0)
+        return out
+    # -- generated (methods): end
 
     # -- graph-wide operations ----------------------------------------------
 
@@ -410,6 +543,83 @@ class Value(_Operators):
 # _new makes a node without running __init__'s checks: object.__new__ (compiled: Value's own).
 _new: Final[Callable[[type], Any]] = Value.__new__
 _isfinite: Final = math.isfinite
+
+
+# -- the compiled build's op methods ------------------------------------------------
+#
+# Compiled, Value's op methods are the generated ones in its class body (native
+# methods: an op costs a C call, its floats stay unboxed); interpreted, they are
+# removed here and the methods made at import (_install) serve, as they are cheaper
+# there. Both run the catalogue's rules, so both give the same bits
+# (tests/test_compiled.py). _NATIVE: this module runs compiled.
+_NATIVE: Final = not __file__.endswith(".py")
+
+# -- generated from the op catalogue by micrograd_it/_generate_methods.py (constants): begin
+_OP_add: Final = Op('+')
+_RULE_add: Final[Callable[..., Any]] = CATALOGUE['+'].rule
+_OP_sub: Final = Op('-')
+_RULE_sub: Final[Callable[..., Any]] = CATALOGUE['-'].rule
+_OP_mul: Final = Op('*')
+_RULE_mul: Final[Callable[..., Any]] = CATALOGUE['*'].rule
+_OP_div: Final = Op('/')
+_RULE_div: Final[Callable[..., Any]] = CATALOGUE['/'].rule
+_OP_neg: Final = Op('neg')
+_RULE_neg: Final[Callable[..., Any]] = CATALOGUE['neg'].rule
+_OP_exp: Final = Op('exp')
+_RULE_exp: Final[Callable[..., Any]] = CATALOGUE['exp'].rule
+_OP_log: Final = Op('log')
+_RULE_log: Final[Callable[..., Any]] = CATALOGUE['log'].rule
+_OP_tanh: Final = Op('tanh')
+_RULE_tanh: Final[Callable[..., Any]] = CATALOGUE['tanh'].rule
+_OP_sigmoid: Final = Op('sigmoid')
+_RULE_sigmoid: Final[Callable[..., Any]] = CATALOGUE['sigmoid'].rule
+_OP_relu: Final = Op('relu')
+_RULE_relu: Final[Callable[..., Any]] = CATALOGUE['relu'].rule
+_OP_softplus: Final = Op('softplus')
+_RULE_softplus: Final[Callable[..., Any]] = CATALOGUE['softplus'].rule
+_OP_gelu: Final = Op('gelu')
+_RULE_gelu: Final[Callable[..., Any]] = CATALOGUE['gelu'].rule
+_OP_sin: Final = Op('sin')
+_RULE_sin: Final[Callable[..., Any]] = CATALOGUE['sin'].rule
+_GENERATED_OPS: Final = ('+', '-', '*', '/', 'neg', 'exp', 'log', 'tanh', 'sigmoid', 'relu', 'softplus', 'gelu', 'sin')
+_GENERATED_METHODS: Final = ('__add__', '__radd__', '__sub__', '__rsub__', '__mul__', '__rmul__', '__truediv__', '__rtruediv__', '__neg__', 'exp', 'log', 'tanh', 'sigmoid', 'relu', 'softplus', 'gelu', 'sin')
+# -- generated (constants): end
+
+if not _NATIVE:
+    for _method_name in _GENERATED_METHODS:
+        delattr(Value, _method_name)
+
+class _Boxed:
+    """One Python object kept as it is. Compiled, a Final float constant is unboxed and boxed
+    again at every use; the attribute of a Final object is read as the object itself."""
+
+    __slots__ = ("value",)
+    value: object
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
+# What _native_node hands Value(): a float, so that Value()'s checks take their fast path.
+_LEAF_DATA: Final = _Boxed(0.0)
+
+
+def _native_node(data: float, op: Op, x: Value, dx: float, y: Optional[Value], dy: float) -> Value:
+    """`_node` for the generated methods (compiled): the node made by Value's own constructor, a direct
+    C call, then filled in. Raises OverflowError when `data` is not finite."""
+    if math.isinf(data) or math.isnan(data):  # C tests, compiled (math.isfinite would box the float)
+        raise _overflow(op, data, x) if y is None else _overflow(op, data, x, y)
+    out = Value(_LEAF_DATA.value)
+    out.data = data
+    # Grad mode, as _node reads it:
+    if (_grad.everywhere or _innermost_no_grad() is None
+            or (not _innermost_no_grad().open and is_grad_enabled())):
+        out._operation = op
+        out._x = x
+        out._dx = dx
+        out._y = y
+        out._dy = dy
+    return out
 
 
 def _as_value(other: object) -> Value:
@@ -699,6 +909,8 @@ def _methods(definition):
 
 def _install(definition):
     """Give Value the methods of op `definition`; ValueError if Value already has one of the names."""
+    if _NATIVE and definition.name in _GENERATED_OPS:
+        return  # the compiled Value has this op's generated method in its class body already
     made = _methods(definition)
     clash = [name for name in made if hasattr(Value, name)]
     if clash:
