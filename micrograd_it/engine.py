@@ -35,7 +35,6 @@ from typing import Any, ClassVar, Final, Optional
 from . import ops as _ops  # noqa: F401  (registers every op in the catalogue)
 from ._modes import ScopedMode
 from ._mypyc import mypyc_attr
-from ._operators import _Operators
 from .catalogue import CATALOGUE, CUSTOM, PRODUCT, watch
 
 __all__ = ["Value", "Op", "no_grad", "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled", "AnomalyError"]
@@ -201,7 +200,7 @@ _NO_INPUTS: Final[tuple] = ()
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class Value(_Operators):
+class Value:
     """A scalar that remembers how it was computed, so that `backward()` can find its gradient.
 
     Public attributes: ``data`` (float), ``grad`` (float, starts at 0.0),
@@ -589,28 +588,28 @@ if not _NATIVE:
     for _method_name in _GENERATED_METHODS:
         delattr(Value, _method_name)
 
-class _Boxed:
-    """One Python object kept as it is. Compiled, a Final float constant is unboxed and boxed
-    again at every use; the attribute of a Final object is read as the object itself."""
-
-    __slots__ = ("value",)
-    value: object
-
-    def __init__(self, value: object) -> None:
-        self.value = value
+def _instance_maker() -> Callable[[type], Any]:
+    """Compiled: the C helper's new_instance (cls.__new__(cls) in one C call; see _untracked.c)."""
+    if not _NATIVE:
+        return _new  # never used: the source has no generated methods
+    helper: Any = sys.modules[__name__.rpartition(".")[0] + "._untracked"]  # imported first by _compiled.py
+    maker: Callable[[type], Any] = helper.new_instance
+    return maker
 
 
-# What _native_node hands Value(): a float, so that Value()'s checks take their fast path.
-_LEAF_DATA: Final = _Boxed(0.0)
+_new_instance: Final = _instance_maker()
 
 
 def _native_node(data: float, op: Op, x: Value, dx: float, y: Optional[Value], dy: float) -> Value:
-    """`_node` for the generated methods (compiled): the node made by Value's own constructor, a direct
-    C call, then filled in. Raises OverflowError when `data` is not finite."""
+    """`_node` for the generated methods (compiled): the node is made by the C helper, without
+    __init__, and every field is set here. Raises OverflowError when `data` is not finite."""
     if math.isinf(data) or math.isnan(data):  # C tests, compiled (math.isfinite would box the float)
         raise _overflow(op, data, x) if y is None else _overflow(op, data, x, y)
-    out = Value(_LEAF_DATA.value)
+    out: Value = _new_instance(Value)
     out.data = data
+    out.grad = 0.0
+    out.label = ""
+    out._pending = 0
     # Grad mode, as _node reads it:
     if (_grad.everywhere or _innermost_no_grad() is None
             or (not _innermost_no_grad().open and is_grad_enabled())):
@@ -619,6 +618,12 @@ def _native_node(data: float, op: Op, x: Value, dx: float, y: Optional[Value], d
         out._dx = dx
         out._y = y
         out._dy = dy
+    else:
+        out._operation = LEAF
+        out._x = None
+        out._dx = 0.0
+        out._y = None
+        out._dy = 0.0
     return out
 
 
@@ -742,8 +747,9 @@ def _custom_op(text: str) -> Op:
 # the rule's tuple costs too (+5%). So +, - and *, 95% of a network's nodes,
 # declare their local derivatives, and their methods call a rule that returns
 # only the value and fill in the node inline; the other ops go through _node.
-# W1: +1.2% in all. Compiled (mypyc), Value is a native class, which takes no
-# methods set after it is built: they are set on its plain base class _Operators.
+# W1: +1.2% in all. Compiled (mypyc), Value is a native class: methods set on it
+# after it is built serve Python callers (the generated ones, in its body, are used
+# for the ops of ops.py; these for ops registered later and the constant ops).
 
 def _unary_method(rule: Callable[[float], tuple[float, float]], op: Op,
                   activation: bool = False) -> Callable[[Value], Value]:
@@ -916,13 +922,15 @@ def _install(definition):
     if clash:
         raise ValueError(f"op {definition.name!r}: Value already has {clash[0]!r}")
     for name, method in made.items():
-        setattr(_Operators, name, method)
+        setattr(Value, name, method)
 
 
 def _uninstall(definition):
+    if _NATIVE and definition.name in _GENERATED_OPS:
+        return  # a method of the class body stays (the op's name is free again in the catalogue)
     for name in (definition.method, definition.reflected):
-        if name and name in vars(_Operators):
-            delattr(_Operators, name)
+        if name and name in vars(Value):
+            delattr(Value, name)
     for key in [key for key in _PARAM_OPS if key[0] == definition.name]:
         del _PARAM_OPS[key]
 
