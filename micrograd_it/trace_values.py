@@ -119,14 +119,19 @@ class trace_values(Trace):
         self._frames = {}     # frame -> serial number; holds the frames until the block ends
         self._functions = {}  # (code, line) -> the name of the function that holds it
         self._block_frame = sys._getframe(1)
-        _count_open(+1)
+        _count_open(+1)  # before the block opens: the engine's hook must never miss an open block
         try:
             self._token = _current.set(self)
-        except BaseException:
+            self._state = "open"
+            self._open = True  # last: recording starts only once the block is fully entered
+        except BaseException:  # Ctrl-C half-way in: as if the block had never been entered
+            self._open = False
+            if self._token is not None:
+                _current.reset(self._token)
+                self._token = None
+            self._state = "new"
             _count_open(-1)
             raise
-        self._state = "open"
-        self._open = True  # last: recording starts only once the block is fully entered
         return self
 
     def __exit__(self, *exc_info):
@@ -165,20 +170,33 @@ class trace_values(Trace):
         self._calls.append((site, op, depth, serials, preact, act))
 
     def _depth_below(self, root):
-        """The most activations on any path below `root` (each node's count remembered for the block)."""
+        """The most activations on any path below `root` (each node's count remembered for the block).
+
+        Each node of the graph is visited once per block; this walk is most of tracing's cost, so it
+        reads the engine's input slots directly rather than building `children` tuples.
+        """
         memo = self._depth
+        known = memo.get(root)
+        if known is not None:
+            return known
         stack = [root]
         while stack:
             node = stack[-1]
-            if node in memo:
+            x = node._x
+            if x is None:  # a leaf
+                memo[node] = 0
                 stack.pop()
                 continue
-            children = node.children
-            waiting = [child for child in children if child not in memo]
-            if waiting:
-                stack.extend(waiting)
+            below_x = memo.get(x)
+            if below_x is None:
+                stack.append(x)
                 continue
-            memo[node] = max([memo[child] for child in children], default=0)
+            y = node._y
+            below_y = 0 if y is None else memo.get(y)
+            if below_y is None:
+                stack.append(y)
+                continue
+            memo[node] = below_x if below_x > below_y else below_y
             stack.pop()
         return memo[root]
 

@@ -88,6 +88,8 @@ def test_microgpt_shaped_code_one_row_per_token_position_one_column_per_neuron()
                              for row, grads in zip(seen, layer.grad_out)]
     never_fired = [j for j in range(16) if all(row[j].data <= 0.0 for row in seen)]
     assert layer.dead() == never_fired and {3, 11} <= set(never_fired)
+    html = layer._repr_html_()  # the notebook display: its summary row and its saturation map
+    assert "position() relu" in html and f"{len(never_fired)} dead" in html and "<img" in html
 
 
 def run_gpt(traced):
@@ -206,3 +208,38 @@ def test_the_summary_table_names_each_layer_in_full():
     text = str(tr)
     assert all(layer.name in text for layer in tr.layers)
     assert not math.isnan(tr.summary()[0]["act_mean"])
+
+
+def test_an_interrupt_while_entering_leaves_tracing_as_it_was(monkeypatch):
+    import sys
+
+    module = sys.modules["micrograd_it.trace_values"]  # the package's attribute of that name is the class
+
+    class Interrupted:
+        def get(self):
+            return None
+
+        def set(self, value):
+            raise KeyboardInterrupt
+
+    real = module._current
+    monkeypatch.setattr(module, "_current", Interrupted())
+    tr = trace_values()
+    with pytest.raises(KeyboardInterrupt):
+        with tr:
+            pass
+    assert not engine._tracing.anywhere  # the hook is off again: no block is open
+    monkeypatch.setattr(module, "_current", real)
+    with tr:  # it was never entered, so it can be now
+        Value(1.0).relu()
+    assert [layer.n_neurons for layer in tr.layers] == [1]
+
+
+def test_a_node_made_by_hand_is_not_an_activation_whatever_its_makers_name():
+    def relu(x):  # microgpt's way: the value and the derivative, computed here
+        return Value(max(0.0, x.data), (x,), (float(x.data > 0),))
+    with trace_values() as tr:
+        out = relu(Value(0.5))
+        Value(0.5).relu()
+    assert out._op == "relu" and out.op == "custom"
+    assert [(layer.activation, layer.n_samples * layer.n_neurons) for layer in tr.layers] == [("relu", 1)]
