@@ -63,7 +63,8 @@ def run_once(checkout, out_dir, on_engine=False):
 
 def same_outputs(first, second):
     """Return the names of the files that differ between two study folders (report.html less its timings)."""
-    names = sorted(set(os.listdir(first)) | set(os.listdir(second)))
+    # the lock file holds the process that ran the study, not a result
+    names = sorted((set(os.listdir(first)) | set(os.listdir(second))) - {".micrograd-it.lock"})
     differ = []
     for name in names:
         paths = [os.path.join(folder, name) for folder in (first, second)]
