@@ -16,7 +16,7 @@ Design choices that keep it fast without hiding the maths:
 
 The type annotations document, and they let mypyc compile this same file
 into a C extension when a C compiler is present at install time (a W1
-training step in 42% of the instructions; `micrograd_it.COMPILED` tells
+training step in 20% of the instructions; `micrograd_it.COMPILED` tells
 which is running, and docs/performance.md what each annotation is for).
 """
 
