@@ -231,7 +231,12 @@ def _run_study(args):
         _import(f"{DEMO_PACKAGE}.makemore_torch", what="study --torch")
     out_dir = prepare_out_dir(args.out)
     with lock_out_dir(out_dir):  # a second study into the same folder is refused, not mixed with this one
-        result = study.run_study(out_dir, options)
+        try:
+            result = study.run_study(out_dir, options)
+        except OSError as error:  # a file written by a library (a network map, a page): a full disk, a folder
+            # made read-only meanwhile; the forked workers say the same (_parallel.py)
+            where = f" {quote(error.filename)}" if isinstance(error.filename, str) else f" into {quote(args.out)}"
+            raise UserError(f"cannot write{where}: {error.strerror or error}") from None
     print(study.format_table(result))
     return 0
 
