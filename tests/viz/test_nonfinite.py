@@ -95,3 +95,17 @@ def test_the_explorer_refuses_a_backward_pass_that_leaves_the_floats_as_backward
     assert t.grad == 0.0
     with pytest.raises(ValueError, match=r"explore\(\) cannot step through this graph: t .*gradient inf"):
         explore(root)
+
+
+def test_a_replay_of_a_nan_loss_is_refused_naming_the_step():
+    from micrograd_it.nn import MLP
+    from viz.replay import replay_frame, replay_page
+
+    net = MLP(2, [3, 1], seed=0)
+    with net.trace() as trace:
+        out = net([0.5, -0.5])
+    out.backward()
+    frames = [replay_frame(trace.layers[0], 1.0), replay_frame(trace.layers[0], float("nan"))]
+    with pytest.raises(ValueError, match=r"NaN or infinite: data\['frames'\]\[1\]\['loss'\] is nan"):
+        replay_page(frames)
+    assert "<html" in replay_page(frames[:1]).lower()  # the finite one makes a page
