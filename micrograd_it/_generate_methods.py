@@ -76,8 +76,8 @@ def _binary(op):
     lines = [f"def {op.method}(self, other: object) -> Value:"]
     lines.append("    if type(other) is not Value:")
     lines.append("        other = _as_value(other)")
-    lines.append("    x = self.data")
-    lines.append("    y = other.data")
+    lines.append("    x = self._data")
+    lines.append("    y = other._data")
     expression = _inline_expression(op) if op.declared is not None else None
     if op.declared is None:
         lines += ["    try:",
@@ -100,7 +100,7 @@ def _unary(op):
     ident = _ident(op)
     lines = [f"def {op.method}(self) -> Value:",
              "    try:",
-             f"        data, local = _RULE_{ident}(self.data)",
+             f"        data, local = _RULE_{ident}(self._data)",
              "    except (ArithmeticError, ValueError) as error:",
              "        raise _labelled(error, self) from None",
              f"    out = _native_node(data, _OP_{ident}, self, local, None, 0.0)"]
