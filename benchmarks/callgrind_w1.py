@@ -7,7 +7,8 @@
 Both runs import the same modules, build the same net and run one warm-up step and a
 `gc.collect()` (so that the collector runs at the same points), so the difference is the
 steps alone: forward, zero_grad, backward and the SGD update of W1 (batch 64), as
-docs/performance.md describes. Instruction counts are deterministic: they do not depend
+docs/performance.md describes. A second argument names another workload of w1.py to
+count the same way, e.g. ``floats`` (the pure-Python floor). Instruction counts are deterministic: they do not depend
 on the load of the machine, unlike wall time. MICROGRAD_IT_PURE=1 measures the source.
 """
 
@@ -20,7 +21,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import w1  # noqa: E402  (benchmarks/ on the path first)
 
 STEPS = int(sys.argv[1]) if len(sys.argv) > 1 else 4
-step, _ = w1.micrograd_it(64)
+WORKLOAD = sys.argv[2] if len(sys.argv) > 2 else "micrograd_it"
+step, _ = getattr(w1, WORKLOAD)(64)
 step()  # warm-up
 gc.collect()
 for _ in range(STEPS):

@@ -188,6 +188,7 @@ def main(argv=None):
     seed_jobs = [(("seed", e, 0), "seed", e, 0, 1) for e in SEED_ENGINES]
     results.update(run_rounds(memory_jobs, 1))
     results.update(run_rounds(seed_jobs, 1 if args.quick else 3))
+    results[("study", "micrograd_it", 0)] = time_study(1 if args.quick else 3)
     loads = (load_before, os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
     text = report(results, w1_engines, verdicts, chain_sizes, scaling, batches, rounds, started, args.quick, loads)
     print(text)
@@ -246,6 +247,11 @@ def report(results, w1_engines, verdicts, chain_sizes, scaling, batches, rounds,
                 zip(results[("w1", "micrograd_it", 64)], results[("w1", "micrograd_it gc paused", 64)])]
         out += ["", f"Pausing the cyclic GC (`micrograd_it.gc_paused()`; collector on / paused, same rounds): "
                 f"{spread(gain)}x"]
+    if "floats by hand" in w1_engines:
+        floor = [mean_step_ms(c) / mean_step_ms(f) for c, f in
+                 zip(results[("w1", "micrograd_it", 64)], results[("w1", "floats by hand", 64)])]
+        out += ["", f"micrograd_it against the pure-Python floor (its step / the step written by hand on floats, "
+                f"same rounds; issue 23's target: at most 2x): {spread(floor)}x"]
     if SOURCE in w1_engines:
         gain = [mean_step_ms(p) / mean_step_ms(c) for c, p in
                 zip(results[("w1", "micrograd_it", 64)], results[("w1", SOURCE, 64)])]
@@ -254,7 +260,7 @@ def report(results, w1_engines, verdicts, chain_sizes, scaling, batches, rounds,
     out += ["", "Time per step is each sample's total loop time over its steps (the mean, what training costs); "
             "the median single step beside it leaves out the steps that carry a full GC pass."]
     out += scaling_section(results, scaling, batches) + chain_section(results, chain_sizes)
-    out += build_section(results) + seed_section(results)
+    out += build_section(results) + seed_section(results) + gpt_section(results) + study_section(results)
     out.append(f"\nTotal wall time {time.time() - started:.0f} s.")
     return "\n".join(out)
 
@@ -332,6 +338,39 @@ def seed_section(results):
     if records:
         out.append(f"\n(The tapes' one-time recording, not included above: {spread(records)} ms.)")
     return out
+
+
+def gpt_section(results):
+    """Rows of the GPT-shaped workload against its microgpt-style reference Value.
+
+    The slot for benchmarks/gpt.py (issue 23's third target; the workload is added
+    on another branch and wired here at integration): until then, one line saying so.
+    """
+    return ["", "### GPT-shaped workload against its reference Value",
+            "not run: benchmarks/gpt.py is wired in at integration"]
+
+
+def time_study(runs):
+    """Run `micrograd-it study` (defaults) `runs` times in fresh processes; return their results (benchmarks/study.py)."""
+    import shutil
+    import tempfile
+
+    import study
+
+    scratch = tempfile.mkdtemp(prefix="study-bench-")
+    try:
+        return [study.run_once(os.path.dirname(HERE), os.path.join(scratch, str(number))) for number in range(runs)]
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def study_section(results):
+    """The line of the study's wall time (and CPU time: the study keeps both cores busy)."""
+    runs = results[("study", "micrograd_it", 0)]
+    return ["", "### The study",
+            f"`micrograd-it study` (defaults), {len(runs)} fresh run(s), engine {engine_build()}: "
+            f"{spread([run['wall'] for run in runs])} s wall, {spread([run['cpu'] for run in runs])} s CPU "
+            f"(benchmarks/study.py for more)"]
 
 
 if __name__ == "__main__":

@@ -55,7 +55,11 @@ def _why_not_compiled():
         if not any(os.path.exists(os.path.join(FOLDER, name + suffix))
                    for suffix in importlib.machinery.EXTENSION_SUFFIXES):
             return f"the compiled {name} module is missing"
-        if stamp.get(source) != source_digest(os.path.join(FOLDER, source)):
+        try:
+            digest = source_digest(os.path.join(FOLDER, source))
+        except OSError as error:  # e.g. compiled modules copied without their sources
+            return f"{source}, compiled into the stamp, cannot be read ({error.strerror})"
+        if stamp.get(source) != digest:
             return (f"{source} changed since it was compiled (reinstall, e.g. pip install -e ., "
                     "to compile it again)")
     return None

@@ -17,6 +17,12 @@
  * (PyType_GenericAlloc), so its instances stay tracked. set_tracked(cls,
  * True) puts the usual allocator back (nodes already made stay as they are).
  *
+ * new_instance(cls) returns cls.__new__(cls) by a direct call of its tp_new,
+ * without the argument tuples that calling cls.__new__ from compiled code
+ * builds: the compiled engine's generated op methods make their nodes with
+ * it and then set every field (__init__ does not run; its checks are for
+ * numbers that come from outside).
+ *
  * setup.py builds this module beside the compiled engine, with the same
  * compiler; micrograd_it/_compiled.py applies it to the compiled Value only.
  */
@@ -62,7 +68,21 @@ is_tracked_class(PyObject *module, PyObject *type)
     return PyBool_FromLong(((PyTypeObject *)type)->tp_alloc != alloc_untracked);
 }
 
+static PyObject *empty_args = NULL;
+
+static PyObject *
+new_instance(PyObject *module, PyObject *type)
+{
+    if (!PyType_Check(type) || ((PyTypeObject *)type)->tp_new == NULL) {
+        PyErr_Format(PyExc_TypeError, "new_instance() needs a class that can be instantiated, got %R", type);
+        return NULL;
+    }
+    return ((PyTypeObject *)type)->tp_new((PyTypeObject *)type, empty_args, NULL);
+}
+
 static PyMethodDef methods[] = {
+    {"new_instance", new_instance, METH_O,
+     "new_instance(cls): cls.__new__(cls), called directly (no __init__)."},
     {"set_tracked", set_tracked, METH_VARARGS,
      "set_tracked(cls, tracked): whether the collector tracks the instances cls makes from now on."},
     {"is_tracked_class", is_tracked_class, METH_O,
@@ -78,5 +98,11 @@ static struct PyModuleDef module_def = {
 PyMODINIT_FUNC
 PyInit__untracked(void)
 {
+    if (empty_args == NULL) {
+        empty_args = PyTuple_New(0);
+        if (empty_args == NULL) {
+            return NULL;
+        }
+    }
     return PyModule_Create(&module_def);
 }

@@ -16,7 +16,7 @@ Design choices that keep it fast without hiding the maths:
 
 The type annotations document, and they let mypyc compile this same file
 into a C extension when a C compiler is present at install time (a W1
-training step in 42% of the instructions; `micrograd_it.COMPILED` tells
+training step in 20% of the instructions; `micrograd_it.COMPILED` tells
 which is running, and docs/performance.md what each annotation is for).
 """
 
@@ -35,8 +35,7 @@ from typing import Any, ClassVar, Final, Optional
 from . import ops as _ops  # noqa: F401  (registers every op in the catalogue)
 from ._modes import ScopedMode
 from ._mypyc import mypyc_attr
-from ._operators import _Operators
-from .catalogue import CUSTOM, PRODUCT, watch
+from .catalogue import CATALOGUE, CUSTOM, PRODUCT, watch
 
 __all__ = ["Value", "Op", "no_grad", "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled", "AnomalyError"]
 
@@ -195,13 +194,26 @@ def _check_real(number, what):
     return float(number)
 
 
+def _check_data(data: Any, label: Any, what: str = "Value.data") -> float:
+    """Return `data` as a finite float, or raise TypeError / ValueError naming it (and the Value's label)."""
+    if type(data) is not float:  # floats, the common case, skip the slower numbers.Real check
+        try:
+            data = _check_real(data, what)
+        except OverflowError:  # an int too large for a float
+            raise ValueError(f"{what} needs a finite number, got an int of {data.bit_length()} bits "
+                             f"(label {label!r})") from None
+    if not math.isfinite(data):
+        raise ValueError(f"{what} needs a finite number, got {data!r} (label {label!r})")
+    return data
+
+
 # The default of Value()'s children and local_grads: compared by identity, so that the
 # common ``Value(2.0)`` costs one comparison each (the empty tuple is a single object).
 _NO_INPUTS: Final[tuple] = ()
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class Value(_Operators):
+class Value:
     """A scalar that remembers how it was computed, so that `backward()` can find its gradient.
 
     Public attributes: ``data`` (float), ``grad`` (float, starts at 0.0),
@@ -222,10 +234,12 @@ class Value(_Operators):
     # _pending: scratch space of backward() (how many consumers have not yet
     # passed their gradient down); 0 outside backward().
     # _operation: the Op that made it (LEAF for a leaf).
-    __slots__ = ("data", "grad", "label", "_operation", "_x", "_dx", "_y", "_dy", "_pending")
-    data: float
-    grad: float
-    label: str
+    # _data, _grad, _label: what the properties data, grad and label read; the engine's own loops use
+    # them directly, and only what a user writes goes through the properties' checks (below).
+    __slots__ = ("_data", "_grad", "_label", "_operation", "_x", "_dx", "_y", "_dy", "_pending")
+    _data: float
+    _grad: float
+    _label: str
     _operation: Op
     _x: Optional[Value]
     _dx: float
@@ -239,22 +253,59 @@ class Value(_Operators):
     def __init__(self, data: Any, children: Any = _NO_INPUTS, local_grads: Any = _NO_INPUTS,
                  label: Any = "") -> None:  # Any: the checks below name a wrong type
         if type(data) is not float:  # floats, the common case, skip the slower numbers.Real check
-            data = _check_real(data, "Value()")
+            data = _check_data(data, label, "Value()")
         if children is not _NO_INPUTS or local_grads is not _NO_INPUTS:
             # A node made by hand (microgpt's way), or the old ``Value(2.0, "x")``: see _init_given.
             _init_given(self, data, children, local_grads, label)
             return
-        if not math.isfinite(data):
+        number: float = data
+        if math.isinf(number) or math.isnan(number):  # compiled, two C tests (math.isfinite is a Python call)
             raise ValueError(f"Value() needs a finite number, got {data!r} (label {label!r})")
         if not isinstance(label, str):
             raise TypeError(f"Value() label must be a str, got {_describe(label)}")
-        self.data = data
-        self.grad = 0.0
-        self.label = label
+        self._data = number
+        self._grad = 0.0
+        self._label = label
         self._operation = LEAF
         self._x = self._y = None
         self._dx = self._dy = 0.0
         self._pending = 0
+
+    # The three attributes a user writes, checked at the assignment in both builds (compiled and
+    # source alike): data as in Value() (a real number, not a bool, finite), grad a real number (not
+    # a bool; NaN or infinite allowed: backward() names a leaf holding one), label a str. Each is
+    # stored as a float / str, whatever real number type was given (int, numpy float, Fraction).
+
+    @property
+    def data(self) -> float:
+        """The number this Value holds (a float)."""
+        return self._data
+
+    @data.setter
+    def data(self, number: Any) -> None:
+        self._data = _check_data(number, self._label)
+
+    @property
+    def grad(self) -> float:
+        """d root / d self after root.backward() (a float; 0.0 until a gradient arrives)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, number: Any) -> None:
+        if type(number) is not float:
+            number = _check_real(number, "Value.grad")
+        self._grad = number
+
+    @property
+    def label(self) -> str:
+        """The name shown for this Value in pictures and errors (a str, "" when unnamed)."""
+        return self._label
+
+    @label.setter
+    def label(self, text: Any) -> None:
+        if not isinstance(text, str):
+            raise TypeError(f"Value.label must be a str, got {_describe(text)}")
+        self._label = text
 
     @property
     def op(self) -> str:
@@ -322,8 +373,140 @@ class Value(_Operators):
         return table(("label", "data", "grad", "op"),
                      [(self.label or "-", f"{self.data:.6g}", f"{self.grad:.6g}", op or "leaf")])
 
-    # The ops (+, *, tanh, ...) are methods made from the catalogue
-    # (micrograd_it/ops.py) below the class: see _install.
+    # The ops (+, *, tanh, ...) are methods made from the catalogue (micrograd_it/ops.py):
+    # compiled, those written below by micrograd_it/_generate_methods.py (native methods);
+    # interpreted, those made at import below the class (see _install), which cost less there.
+
+    # -- generated from the op catalogue by micrograd_it/_generate_methods.py (methods): begin
+    def __add__(self, other: object) -> Value:
+        if type(other) is not Value:
+            other = _as_value(other)
+        x = self._data
+        y = other._data
+        data = x + y  # the rule's expression (ops.add)
+        return _native_node(data, _OP_add, self, 1.0, other, 1.0)
+
+    def __radd__(self, other: object) -> Value:
+        return _as_value(other).__add__(self)
+
+    def __sub__(self, other: object) -> Value:
+        if type(other) is not Value:
+            other = _as_value(other)
+        x = self._data
+        y = other._data
+        data = x - y  # the rule's expression (ops.sub)
+        return _native_node(data, _OP_sub, self, 1.0, other, -1.0)
+
+    def __rsub__(self, other: object) -> Value:
+        return _as_value(other).__sub__(self)
+
+    def __mul__(self, other: object) -> Value:
+        if type(other) is not Value:
+            other = _as_value(other)
+        x = self._data
+        y = other._data
+        data = x * y  # the rule's expression (ops.mul)
+        return _native_node(data, _OP_mul, self, y, other, x)
+
+    def __rmul__(self, other: object) -> Value:
+        return _as_value(other).__mul__(self)
+
+    def __truediv__(self, other: object) -> Value:
+        if type(other) is not Value:
+            other = _as_value(other)
+        x = self._data
+        y = other._data
+        try:
+            data, dx, dy = _RULE_div(x, y)
+        except (ArithmeticError, ValueError) as error:
+            raise _labelled(error, self, other) from None
+        return _native_node(data, _OP_div, self, dx, other, dy)
+
+    def __rtruediv__(self, other: object) -> Value:
+        return _as_value(other).__truediv__(self)
+
+    def __neg__(self) -> Value:
+        try:
+            data, local = _RULE_neg(self._data)
+        except (ArithmeticError, ValueError) as error:
+            raise _labelled(error, self) from None
+        out = _native_node(data, _OP_neg, self, local, None, 0.0)
+        return out
+
+    def exp(self) -> Value:
+        try:
+            data, local = _RULE_exp(self._data)
+        except (ArithmeticError, ValueError) as error:
+            raise _labelled(error, self) from None
+        out = _native_node(data, _OP_exp, self, local, None, 0.0)
+        return out
+
+    def log(self) -> Value:
+        try:
+            data, local = _RULE_log(self._data)
+        except (ArithmeticError, ValueError) as error:
+            raise _labelled(error, self) from None
+        out = _native_node(data, _OP_log, self, local, None, 0.0)
+        return out
+
+    def tanh(self) -> Value:
+        try:
+            data, local = _RULE_tanh(self._data)
+        except (ArithmeticError, ValueError) as error:
+            raise _labelled(error, self) from None
+        out = _native_node(data, _OP_tanh, self, local, None, 0.0)
+        if _tracing.anywhere:
+            _tracing.record(self, out, _OP_tanh)
+        return out
+
+    def sigmoid(self) -> Value:
+        try:
+            data, local = _RULE_sigmoid(self._data)
+        except (ArithmeticError, ValueError) as error:
+            raise _labelled(error, self) from None
+        out = _native_node(data, _OP_sigmoid, self, local, None, 0.0)
+        if _tracing.anywhere:
+            _tracing.record(self, out, _OP_sigmoid)
+        return out
+
+    def relu(self) -> Value:
+        try:
+            data, local = _RULE_relu(self._data)
+        except (ArithmeticError, ValueError) as error:
+            raise _labelled(error, self) from None
+        out = _native_node(data, _OP_relu, self, local, None, 0.0)
+        if _tracing.anywhere:
+            _tracing.record(self, out, _OP_relu)
+        return out
+
+    def softplus(self) -> Value:
+        try:
+            data, local = _RULE_softplus(self._data)
+        except (ArithmeticError, ValueError) as error:
+            raise _labelled(error, self) from None
+        out = _native_node(data, _OP_softplus, self, local, None, 0.0)
+        if _tracing.anywhere:
+            _tracing.record(self, out, _OP_softplus)
+        return out
+
+    def gelu(self) -> Value:
+        try:
+            data, local = _RULE_gelu(self._data)
+        except (ArithmeticError, ValueError) as error:
+            raise _labelled(error, self) from None
+        out = _native_node(data, _OP_gelu, self, local, None, 0.0)
+        if _tracing.anywhere:
+            _tracing.record(self, out, _OP_gelu)
+        return out
+
+    def sin(self) -> Value:
+        try:
+            data, local = _RULE_sin(self._data)
+        except (ArithmeticError, ValueError) as error:
+            raise _labelled(error, self) from None
+        out = _native_node(data, _OP_sin, self, local, None, 0.0)
+        return out
+    # -- generated (methods): end
 
     # -- graph-wide operations ----------------------------------------------
 
@@ -351,7 +534,7 @@ class Value(_Operators):
         try:
             _count_consumers(self, leaves)
             before = list(map(_grad_of, leaves))
-            restore_leaves = map(setattr, leaves, _repeat("grad"), before)
+            restore_leaves = map(setattr, leaves, _repeat("_grad"), before)
             _seed(self, grad)
             if _anomaly.is_on():
                 _backward_checked(self)
@@ -376,7 +559,7 @@ class Value(_Operators):
     def zero_grad(self) -> None:
         """Set ``.grad`` to 0.0 on this Value and everything it depends on. Returns None."""
         for node in _walk(self):
-            node.grad = 0.0
+            node._grad = 0.0
 
     def nodes(self) -> list[Value]:
         """Return a list of this Value and every Value it depends on, each once, root first."""
@@ -397,19 +580,102 @@ class Value(_Operators):
         n._backward(); ...``) to show how backprop works; in a topological
         order that gives the gradients `backward()` gives. A leaf passes nothing.
         """
-        grad_out = self.grad
+        grad_out = self._grad
         x = self._x
-        if x is not None:
-            x.grad += self._dx * grad_out
+        if x is not None:  # x.grad += local * self.grad (mypyc miscompiles += on a property: the slot directly)
+            x._grad += self._dx * grad_out
             y = self._y
             if y is not None:
-                y.grad += self._dy * grad_out
+                y._grad += self._dy * grad_out
 
 
 # Final: compiled, a module's name is a dict look-up at every use; a Final one is read once.
 # _new makes a node without running __init__'s checks: object.__new__ (compiled: Value's own).
 _new: Final[Callable[[type], Any]] = Value.__new__
 _isfinite: Final = math.isfinite
+
+
+# -- the compiled build's op methods ------------------------------------------------
+#
+# Compiled, Value's op methods are the generated ones in its class body (native
+# methods: an op costs a C call, its floats stay unboxed); interpreted, they are
+# removed here and the methods made at import (_install) serve, as they are cheaper
+# there. Both run the catalogue's rules, so both give the same bits
+# (tests/test_compiled.py). _NATIVE: this module runs compiled.
+_NATIVE: Final = not __file__.endswith(".py")
+
+# -- generated from the op catalogue by micrograd_it/_generate_methods.py (constants): begin
+_OP_add: Final = Op('+')
+_RULE_add: Final[Callable[..., Any]] = CATALOGUE['+'].rule
+_OP_sub: Final = Op('-')
+_RULE_sub: Final[Callable[..., Any]] = CATALOGUE['-'].rule
+_OP_mul: Final = Op('*')
+_RULE_mul: Final[Callable[..., Any]] = CATALOGUE['*'].rule
+_OP_div: Final = Op('/')
+_RULE_div: Final[Callable[..., Any]] = CATALOGUE['/'].rule
+_OP_neg: Final = Op('neg')
+_RULE_neg: Final[Callable[..., Any]] = CATALOGUE['neg'].rule
+_OP_exp: Final = Op('exp')
+_RULE_exp: Final[Callable[..., Any]] = CATALOGUE['exp'].rule
+_OP_log: Final = Op('log')
+_RULE_log: Final[Callable[..., Any]] = CATALOGUE['log'].rule
+_OP_tanh: Final = Op('tanh')
+_RULE_tanh: Final[Callable[..., Any]] = CATALOGUE['tanh'].rule
+_OP_sigmoid: Final = Op('sigmoid')
+_RULE_sigmoid: Final[Callable[..., Any]] = CATALOGUE['sigmoid'].rule
+_OP_relu: Final = Op('relu')
+_RULE_relu: Final[Callable[..., Any]] = CATALOGUE['relu'].rule
+_OP_softplus: Final = Op('softplus')
+_RULE_softplus: Final[Callable[..., Any]] = CATALOGUE['softplus'].rule
+_OP_gelu: Final = Op('gelu')
+_RULE_gelu: Final[Callable[..., Any]] = CATALOGUE['gelu'].rule
+_OP_sin: Final = Op('sin')
+_RULE_sin: Final[Callable[..., Any]] = CATALOGUE['sin'].rule
+_GENERATED_OPS: Final = ('+', '-', '*', '/', 'neg', 'exp', 'log', 'tanh', 'sigmoid', 'relu', 'softplus', 'gelu', 'sin')
+_GENERATED_METHODS: Final = ('__add__', '__radd__', '__sub__', '__rsub__', '__mul__', '__rmul__', '__truediv__', '__rtruediv__', '__neg__', 'exp', 'log', 'tanh', 'sigmoid', 'relu', 'softplus', 'gelu', 'sin')
+# -- generated (constants): end
+
+if not _NATIVE:
+    for _method_name in _GENERATED_METHODS:
+        delattr(Value, _method_name)
+
+def _instance_maker() -> Callable[[type], Any]:
+    """Compiled: the C helper's new_instance (cls.__new__(cls) in one C call; see _untracked.c)."""
+    if not _NATIVE:
+        return _new  # never used: the source has no generated methods
+    helper: Any = sys.modules[__name__.rpartition(".")[0] + "._untracked"]  # imported first by _compiled.py
+    maker: Callable[[type], Any] = helper.new_instance
+    return maker
+
+
+_new_instance: Final = _instance_maker()
+
+
+def _native_node(data: float, op: Op, x: Value, dx: float, y: Optional[Value], dy: float) -> Value:
+    """`_node` for the generated methods (compiled): the node is made by the C helper, without
+    __init__, and every field is set here. Raises OverflowError when `data` is not finite."""
+    if math.isinf(data) or math.isnan(data):  # C tests, compiled (math.isfinite would box the float)
+        raise _overflow(op, data, x) if y is None else _overflow(op, data, x, y)
+    out: Value = _new_instance(Value)
+    out._data = data
+    out._grad = 0.0
+    out._label = ""
+    out._pending = 0
+    # Grad mode, as _node reads it:
+    if (_grad.everywhere or _innermost_no_grad() is None
+            or (not _innermost_no_grad().open and is_grad_enabled())):
+        out._operation = op
+        out._x = x
+        out._dx = dx
+        out._y = y
+        out._dy = dy
+    else:
+        out._operation = LEAF
+        out._x = None
+        out._dx = 0.0
+        out._y = None
+        out._dy = 0.0
+    return out
 
 
 def _as_value(other: object) -> Value:
@@ -446,9 +712,9 @@ def _init_given(node: Value, data: float, children: Any, local_grads: Any, label
     if not _isfinite(data):
         raise ValueError(f"Value() needs a finite number, got {data!r} (label {label!r})")
     inputs, locals_ = _check_given(children, local_grads)
-    node.data = data
-    node.grad = 0.0
-    node.label = label
+    node._data = data
+    node._grad = 0.0
+    node._label = label
     node._pending = 0
     node._operation = LEAF
     node._x = node._y = None
@@ -532,8 +798,9 @@ def _custom_op(text: str) -> Op:
 # the rule's tuple costs too (+5%). So +, - and *, 95% of a network's nodes,
 # declare their local derivatives, and their methods call a rule that returns
 # only the value and fill in the node inline; the other ops go through _node.
-# W1: +1.2% in all. Compiled (mypyc), Value is a native class, which takes no
-# methods set after it is built: they are set on its plain base class _Operators.
+# W1: +1.2% in all. Compiled (mypyc), Value is a native class: methods set on it
+# after it is built serve Python callers (the generated ones, in its body, are used
+# for the ops of ops.py; these for ops registered later and the constant ops).
 
 def _unary_method(rule: Callable[[float], tuple[float, float]], op: Op,
                   activation: bool = False) -> Callable[[Value], Value]:
@@ -544,7 +811,7 @@ def _unary_method(rule: Callable[[float], tuple[float, float]], op: Op,
 
     def method(self: Value) -> Value:
         try:
-            data, local = rule(self.data)
+            data, local = rule(self._data)
         except (ArithmeticError, ValueError) as error:
             raise _labelled(error, self) from None
         return _node(data, op, self, local)
@@ -555,7 +822,7 @@ def _activation_method(rule: Callable[[float], tuple[float, float]], op: Op) -> 
     """The method of an activation op: a one-input method that shows its node to trace_values()."""
     def method(self: Value) -> Value:
         try:
-            data, local = rule(self.data)
+            data, local = rule(self._data)
         except (ArithmeticError, ValueError) as error:
             raise _labelled(error, self) from None
         out = _node(data, op, self, local)
@@ -585,7 +852,7 @@ def _binary_general(rule: Callable[[float, float], tuple[float, float, float]],
         if type(other) is not Value:
             other = _as_value(other)
         try:
-            data, dx, dy = rule(self.data, other.data)
+            data, dx, dy = rule(self._data, other._data)
         except (ArithmeticError, ValueError) as error:
             raise _labelled(error, self, other) from None
         return _node(data, op, self, dx, other, dy)
@@ -596,15 +863,15 @@ def _binary_product(rule: Callable[[float, float], float], op: Op) -> Callable[[
     def method(self: Value, other: object) -> Value:
         if type(other) is not Value:
             other = _as_value(other)
-        x = self.data
-        y = other.data
+        x = self._data
+        y = other._data
         data = rule(x, y)
         if not _isfinite(data):
             raise _overflow(op, data, self, other)
         out: Value = _new(Value)
-        out.data = data
-        out.grad = 0.0
-        out.label = ""
+        out._data = data
+        out._grad = 0.0
+        out._label = ""
         out._pending = 0
         # Grad mode, as _node reads it:
         if (_grad.everywhere or _innermost_no_grad() is None
@@ -625,13 +892,13 @@ def _binary_constant(rule: Callable[[float, float], float], op: Op, dx: float,
     def method(self: Value, other: object) -> Value:
         if type(other) is not Value:
             other = _as_value(other)
-        data = rule(self.data, other.data)
+        data = rule(self._data, other._data)
         if not _isfinite(data):
             raise _overflow(op, data, self, other)
         out: Value = _new(Value)
-        out.data = data
-        out.grad = 0.0
-        out.label = ""
+        out._data = data
+        out._grad = 0.0
+        out._label = ""
         out._pending = 0
         # Grad mode, as _node reads it:
         if (_grad.everywhere or _innermost_no_grad() is None
@@ -699,18 +966,22 @@ def _methods(definition):
 
 def _install(definition):
     """Give Value the methods of op `definition`; ValueError if Value already has one of the names."""
+    if _NATIVE and definition.name in _GENERATED_OPS:
+        return  # the compiled Value has this op's generated method in its class body already
     made = _methods(definition)
     clash = [name for name in made if hasattr(Value, name)]
     if clash:
         raise ValueError(f"op {definition.name!r}: Value already has {clash[0]!r}")
     for name, method in made.items():
-        setattr(_Operators, name, method)
+        setattr(Value, name, method)
 
 
 def _uninstall(definition):
+    if _NATIVE and definition.name in _GENERATED_OPS:
+        return  # a method of the class body stays (the op's name is free again in the catalogue)
     for name in (definition.method, definition.reflected):
-        if name and name in vars(_Operators):
-            delattr(_Operators, name)
+        if name and name in vars(Value):
+            delattr(Value, name)
     for key in [key for key in _PARAM_OPS if key[0] == definition.name]:
         del _PARAM_OPS[key]
 
@@ -734,9 +1005,9 @@ def _node(data: float, op: Op, x: Value, dx: float, y: Optional[Value] = None, d
     if not _isfinite(data):
         raise _overflow(op, data, x) if y is None else _overflow(op, data, x, y)
     out: Value = _new(Value)
-    out.data = data
-    out.grad = 0.0
-    out.label = ""
+    out._data = data
+    out._grad = 0.0
+    out._label = ""
     out._pending = 0
     # Grad mode, cheaply: no no_grad block open anywhere (one global read), else this
     # context's innermost block (C calls); only a closed, inherited one needs the full check.
@@ -782,7 +1053,7 @@ def _count_consumers(root: Value, leaves: list[Value]) -> None:
         if x is None:
             leaves.append(node)
             continue
-        node.grad = 0.0
+        node._grad = 0.0
         if x._pending != 0:
             x._pending += 1
         else:
@@ -820,7 +1091,7 @@ def _raise_if_not_finite(root, grad, leaves, before):
             )
     # Run the pass again, checking every write: the same arithmetic in the same
     # order stops at the first gradient that is not finite and names its op.
-    _run(map(setattr, leaves, _repeat("grad"), before))
+    _run(map(setattr, leaves, _repeat("_grad"), before))
     _count_consumers(root, [])
     _seed(root, grad)
     _backward_checked(root)
@@ -829,16 +1100,16 @@ def _raise_if_not_finite(root, grad, leaves, before):
 
 def _seed(root: Value, grad: float) -> None:
     if root._x is None:
-        root.grad += grad
+        root._grad += grad
     else:
-        root.grad = grad
+        root._grad = grad
 
 
 # Roots of passes that an exception stopped, kept until their counts are reset:
 # {id(root): root}. The clean-up in `backward` normally empties it at once; an
 # entry stays only when a second interrupt cut that clean-up short.
 _interrupted: dict[int, Value] = {}
-_grad_of: Final = operator.attrgetter("grad")
+_grad_of: Final = operator.attrgetter("_grad")
 _repeat: Final = itertools.repeat
 _run: Callable[[Any], None] = collections.deque(maxlen=0).extend  # runs an iterator to its end in one call into C
 
@@ -848,7 +1119,7 @@ def _reset_graph(root: Value) -> None:
     for node in _walk(root):
         node._pending = 0
         if node._x is not None:
-            node.grad = 0.0
+            node._grad = 0.0
 
 
 def _repair_interrupted() -> None:
@@ -869,15 +1140,15 @@ def _chain_rule(root: Value) -> None:
         x = out._x
         if x is None:
             continue
-        g = out.grad
+        g = out._grad
         # chain rule: child.grad += local * out.grad
-        x.grad += out._dx * g
+        x._grad += out._dx * g
         x._pending -= 1
         if x._pending == 0:
             ready.append(x)
         y = out._y
         if y is not None:
-            y.grad += out._dy * g
+            y._grad += out._dy * g
             y._pending -= 1
             if y._pending == 0:
                 ready.append(y)
@@ -885,16 +1156,16 @@ def _chain_rule(root: Value) -> None:
 
 def _backward_checked(root: Value) -> None:
     """The same loop as `_chain_rule`, checking every gradient it writes (detect_anomaly mode)."""
-    if not _isfinite(root.grad):
-        raise AnomalyError(f"the root's gradient is {root.grad!r}")
+    if not _isfinite(root._grad):
+        raise AnomalyError(f"the root's gradient is {root._grad!r}")
     ready: list[Value] = [root]
     while ready:
         out = ready.pop()
         for child, local in ((out._x, out._dx), (out._y, out._dy)):
             if child is None:
                 continue
-            child.grad += local * out.grad
-            if not _isfinite(child.grad):
+            child._grad += local * out._grad
+            if not _isfinite(child._grad):
                 _raise_anomaly(root, out, child, local)
             child._pending -= 1
             if not child._pending:

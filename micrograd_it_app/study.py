@@ -96,7 +96,8 @@ class ConfigRun:
 
 @dataclass
 class StudyResult:
-    """Everything the report needs: options, per-configuration runs, shared figures, timings."""
+    """Everything the report shows: options, per-configuration runs, shared figures, timings, and the numbers
+    computed over the runs (`numbers`). Plain data: dataclasses of dicts, lists, strings and numbers."""
 
     out_dir: str
     options: StudyOptions
@@ -108,6 +109,8 @@ class StudyResult:
     processes: int = 1  # how many processes ran the runs (1: one after the other in this one)
     report: str = ""
     torch: dict | None = None  # the PyTorch section's result (study --torch), see _torch_section
+    numbers: dict = field(default_factory=dict)  # computed over the runs: the seeds' analyses and spreads, ...
+    # (see _study_numbers.study_numbers); the report formats only these, the runs' and the options' numbers
 
 
 CONFIGS = [
@@ -183,6 +186,7 @@ def train(model, X, Y, run, options, batches):
             except (ArithmeticError, ValueError) as error:
                 raise _overflowed(run, step + 1, error) from None
             hidden = trace.layers[0]
+            _check_drawable(run, step + 1, loss, hidden)
             saturated = [flag for row in hidden.saturated(options.threshold) for flag in row]
             dead = list(hidden.dead(options.threshold))
             run.dead_over_steps.append(len(dead))
@@ -194,6 +198,19 @@ def train(model, X, Y, run, options, batches):
         run.hidden_weights_over_steps.append([[w.data for w in neuron.w] for neuron in hidden_neurons])
     run.ratio_history = optimizer.ratio_history
     return optimizer
+
+
+def _check_drawable(run, step, loss, hidden):
+    """Raise the UserError of _overflowed when a number the figures draw (the loss, the hidden layer's
+    pre-activations, activations and gradients) is NaN, infinite or past what a figure can place (viz's
+    DRAWABLE): the floats held, but what they say cannot be drawn, nor is it a lesson."""
+    from viz.plots_common import DRAWABLE
+
+    rows = [[loss]] + [row for name in ("preact", "act", "grad_out", "grad_in") for row in getattr(hidden, name) or []]
+    for row in rows:
+        for number in row:
+            if not (math.isfinite(number) and abs(number) <= DRAWABLE):
+                raise _overflowed(run, step, ValueError(f"a loss, pre-activation or gradient of {number!r}"))
 
 
 def _overflowed(run, step, error):
@@ -230,6 +247,7 @@ def run_study(out_dir, options=None):
     """
     from . import _study_figures as figures
     from ._parallel import run_jobs, workers
+    from ._study_numbers import study_numbers
     from .report import write_report
 
     options = options or StudyOptions()
@@ -264,6 +282,7 @@ def run_study(out_dir, options=None):
         from ._torch_section import run_torch_section
 
         result.torch = run_torch_section(out_dir, options)
+    result.numbers = study_numbers(result)
     result.seconds = time.perf_counter() - started
     result.report = write_report(result)
     return result
@@ -358,6 +377,7 @@ def _run_config(key, title, init_name, samples, options, out_dir):
         final_trace, run.final = one_pass(model, X, Y, samples.evaluation, threshold, graph=draw and key == "high_lr")
     except (ArithmeticError, ValueError) as error:  # the last step's update left the floats
         raise _overflowed(run, len(samples.batches), error) from None
+    _check_drawable(run, len(samples.batches), run.final["loss"], final_trace.layers[0])
     if draw and key == "high_lr":
         from ._study_pages import study_pages
 

@@ -96,6 +96,16 @@ def test_a_source_changed_since_it_was_compiled_runs_as_source(tmp_path):
     assert lines[1].startswith("engine.py changed since it was compiled") and lines[2] == "True"
 
 
+@needs_compiled
+def test_compiled_modules_without_a_source_they_were_compiled_from_run_as_source(tmp_path):
+    # e.g. a wheel built from a tree with an in-place build: the .so and the stamp, not _untracked.c
+    root = _copy_of_the_installed_package(tmp_path)
+    os.remove(root / "micrograd_it" / "_untracked.c")
+    lines = _run("import micrograd_it; print(micrograd_it.COMPILED); print(micrograd_it.COMPILED_REASON)",
+                 pure=False, cwd=root, path=str(root))
+    assert lines[0] == "False" and lines[1].startswith("_untracked.c, compiled into the stamp, cannot be read")
+
+
 class Labelled(Value):
     """A user's subclass of Value, with an attribute of its own."""
 
