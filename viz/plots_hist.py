@@ -26,6 +26,13 @@ def _saturated_fraction(values, trace, source, threshold):
 
 def _draw(data, attribute, what, bins, ax, describe_stats, xlabel, single_title):
     """Draw one bar histogram or one line per layer; return the Axes."""
+    # A std of values near 1e300 overflows (its squares do): the title says "inf", and numpy's warning
+    # about it must not reach a command's stderr.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _draw_checked(data, attribute, what, bins, ax, describe_stats, xlabel, single_title)
+
+
+def _draw_checked(data, attribute, what, bins, ax, describe_stats, xlabel, single_title):
     bins = check_count(bins, f"{what} bins")
     layers = as_layers(data, attribute, what)
     values, trace, source = one_layer(data, attribute, what) if layers is None else (None, None, None)
