@@ -172,7 +172,7 @@ def _after_death_figure(seed_runs):
     bins = [10 ** (exponent / 4) for exponent in range(-32, 5)]
     for name, color in (("alive", "#0072b2"), ("dead", "#d55e00")):
         hist_ax.hist(pooled[name], bins=bins, color=color, alpha=0.7, label=f"{name} on that step ({len(pooled[name])})")
-    hist_ax.set(xscale="log", xlabel="one step's |update| / |weights| (0 drawn at 1e-8, more than 10 at 10)",
+    hist_ax.set(xscale="log", xlabel="one step's |update| / |weights| (0 at 1e-8, > 10 at 10)",
                 ylabel="neuron-steps",
                 title=f"All {len(seed_runs)} seeds: one step's update, dead against alive")
     hist_ax.legend(frameon=False)

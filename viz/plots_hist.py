@@ -26,6 +26,13 @@ def _saturated_fraction(values, trace, source, threshold):
 
 def _draw(data, attribute, what, bins, ax, describe_stats, xlabel, single_title):
     """Draw one bar histogram or one line per layer; return the Axes."""
+    # A std of values near 1e300 overflows (its squares do): the title says "inf", and numpy's warning
+    # about it must not reach a command's stderr.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _draw_checked(data, attribute, what, bins, ax, describe_stats, xlabel, single_title)
+
+
+def _draw_checked(data, attribute, what, bins, ax, describe_stats, xlabel, single_title):
     bins = check_count(bins, f"{what} bins")
     layers = as_layers(data, attribute, what)
     values, trace, source = one_layer(data, attribute, what) if layers is None else (None, None, None)
@@ -55,6 +62,12 @@ def _draw(data, attribute, what, bins, ax, describe_stats, xlabel, single_title)
     return ax
 
 
+def _stat(number, sign=""):
+    """A mean or std for a title: 3 decimals, or 3 significant digits past 10,000 (a trained-to-death
+    layer's 5.5e29 would print 30 digits); inf when the sum of squares overflowed."""
+    return f"{number:{sign}.3f}" if abs(number) < 1e4 else f"{number:{sign}.3g}"
+
+
 def _shape_text(values):
     return " x ".join(str(size) for size in values.shape) + (" (samples x neurons)" if values.ndim == 2 else "")
 
@@ -72,7 +85,7 @@ def activation_hist(h, threshold=0.99, bins=50, ax=None):
 
     def stats(values, trace, source):
         fraction, rule = _saturated_fraction(values, trace, source, threshold)
-        return f"mean {values.mean():+.3f}, std {values.std():.3f}, saturated {100 * fraction:.1f}% ({rule})"
+        return f"mean {_stat(values.mean(), '+')}, std {_stat(values.std())}, saturated {100 * fraction:.1f}% ({rule})"
 
     return _draw(h, "act", "activation_hist h", bins, ax, stats, "activation h", "activations")
 
@@ -90,7 +103,7 @@ def preact_hist(preact, bins=50, ax=None, threshold=0.99):
 
     def stats(values, trace, source):
         fraction = (np.abs(values) > edge).mean()
-        return (f"mean {values.mean():+.3f}, std {values.std():.3f}, "
+        return (f"mean {_stat(values.mean(), '+')}, std {_stat(values.std())}, "
                 f"tanh-saturated {100 * fraction:.1f}% (|x| > {edge:.2f})")
 
     ax = _draw(preact, "preact", "preact_hist preact", bins, ax, stats,

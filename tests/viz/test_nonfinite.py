@@ -63,6 +63,7 @@ def test_a_graph_with_an_infinite_gradient_draws():
 
 
 @pytest.mark.parametrize("values", [[1e30], [1e30, 1e30], [-1e300, 1e300], [0.0], [1e-320]])
+@pytest.mark.filterwarnings("error")  # numpy's overflow warning would reach a command's stderr
 def test_histograms_of_finite_extremes_draw_every_value(values):
     from viz.plots_common import bin_edges
     from viz.plots_hist import activation_hist, grad_hist, preact_hist
