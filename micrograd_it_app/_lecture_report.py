@@ -12,15 +12,16 @@ def _number(value, digits=4):
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def _published(value):
-    # the lecture's numbers as it printed them (2.07 has two decimals there)
-    return "-" if value is None else f"{value:g}"
+def _published(value, decimals):
+    # the lecture's numbers with the decimals it printed them with (2.07 has two there)
+    return "-" if value is None else f"{value:.{decimals}f}"
 
 
 def _difference(comparison):
     if comparison["difference"] is None:
         return "-"
-    return f"{comparison['difference']:+.4f}"
+    shown = f"{comparison['difference']:+.4f}"
+    return "0.0000" if float(shown) == 0 else shown  # no sign on what rounds to zero
 
 
 def _loss_rows(section):
@@ -29,7 +30,8 @@ def _loss_rows(section):
         row = [stage["name"], f"{stage['steps']:,}"]
         for key, _ in LOSS_KEYS:
             comparison = stage["comparison"][key]
-            row += [_number(comparison["ours"]), _published(comparison["published"]), _difference(comparison)]
+            row += [_number(comparison["ours"]), _published(comparison["published"], stage["published_decimals"][key]),
+                    _difference(comparison)]
         rows.append(row + [f"{stage['seconds']:.1f}"])
     return rows
 
@@ -56,7 +58,8 @@ def _differences(section):
         for key, label in LOSS_KEYS:
             comparison = stage["comparison"][key]
             if comparison["within"] is False:
-                missed.append((stage["name"], label, _number(comparison["ours"]), _published(comparison["published"]),
+                missed.append((stage["name"], label, _number(comparison["ours"]),
+                               _published(comparison["published"], stage["published_decimals"][key]),
                                _difference(comparison)))
     return missed
 

@@ -10,8 +10,8 @@ and results.json only read it. The lecture's published numbers sit beside ours, 
 import os
 import time
 
-from micrograd_it.makemore_lecture import (BATCH, PUBLISHED_TOLERANCE, SEED, STAGES, STEPS, UNIFORM_LOSS,
-                                           decay_step)
+from micrograd_it.makemore_lecture import (BATCH, PUBLISHED_TOLERANCE, SEED, STAGES, STEP0_DECIMALS, STEPS,
+                                           UNIFORM_LOSS, decay_step)
 
 from ._progress import Progress
 
@@ -94,6 +94,8 @@ def _stage_entry(stage, run, comparable, folder):
              "val_loss": run["val_loss"],
              "published": {"loss_step0": stage.published_step0, "train_loss": stage.published_train,
                            "val_loss": stage.published_val},
+             "published_decimals": {"loss_step0": STEP0_DECIMALS, "train_loss": stage.published_decimals,
+                                    "val_loss": stage.published_decimals},
              "comparison": {"loss_step0": compare(run["loss_step0"], stage.published_step0, True),
                             "train_loss": compare(run["train_loss"], stage.published_train, comparable),
                             "val_loss": compare(run["val_loss"], stage.published_val, comparable)},
@@ -111,8 +113,9 @@ def torch_lines(section):
     lines = [header, "-" * len(header)]
     for stage in section["stages"]:
         published = stage["published"]
-        shown = ["-" if published[key] is None else f"{published[key]:g}" for key in ("loss_step0", "train_loss",
-                                                                                      "val_loss")]
+        decimals = stage["published_decimals"]
+        shown = ["-" if published[key] is None else f"{published[key]:.{decimals[key]}f}"
+                 for key in ("loss_step0", "train_loss", "val_loss")]
         lines.append(f"{stage['name']:<16} {stage['steps']:>7} {stage['loss_step0']:>8.4f} {shown[0]:>8} "
                      f"{stage['train_loss']:>7.4f} {shown[1]:>8} {stage['val_loss']:>7.4f} {shown[2]:>8} "
                      f"{stage['init']['saturated_pct']:>8.1f}% {stage['trained']['saturated_pct']:>8.1f}% "

@@ -397,7 +397,7 @@ def data_summary(options):
     _, itos, train, dev, test = _lecture_split(options.block_size)
     return {"name": "names.txt", "source": "makemore (Karpathy), shipped in micrograd_it/datasets",
             "words": len(load_names()), "characters": len(itos), "block_size": options.block_size,
-            "split": "the lecture's: random.seed(42); random.shuffle(words); 80% / 10% / 10% of the words",
+            "split": "random.seed(42); random.shuffle(words); 80% / 10% / 10% of the words",
             "contexts": {"train": len(train[0]), "dev": len(dev[0]), "test": len(test[0])}, "used": "train"}
 
 
@@ -406,7 +406,7 @@ def format_table(result):
     header = f"{'configuration':<24} {'loss start':>10} {'loss end':>9} {'saturated %':>11} {'dead':>9}"
     data = result.data
     lines = [f"data: {data['name']}, {data['contexts']['train']:,} training contexts of {data['block_size']} "
-             f"characters ({data['words']:,} names; {data['split']})", ""] if data else []
+             f"characters ({data['words']:,} names; the lecture's split: {data['split']})", ""] if data else []
     lines += [header, "-" * len(header)]
     for run in result.runs:
         shown = run.final if run.key == "high_lr" else run.one_pass
