@@ -7,8 +7,6 @@ import contextlib
 import io
 import json
 import os
-import re
-from html.parser import HTMLParser
 
 import numpy as np
 import pytest
@@ -19,6 +17,7 @@ from micrograd_it import makemore_lecture as lecture  # noqa: E402
 from micrograd_it_app import _lecture_figures, cli  # noqa: E402
 
 from .test_report import check  # noqa: E402
+from .test_results_json import numbers_missing_from, tables  # noqa: E402
 
 STEPS = 200  # a few hundred steps: the schedule, the figures and the files, in seconds
 NAMES = ["original", "softmax fixed", "tanh fixed", "kaiming"]  # the lecture's order, typed from the issue
@@ -64,37 +63,6 @@ def test_the_step0_losses_are_the_lectures(run):
         assert abs(by_name[name]["loss_step0"] - np.log(27)) < 0.05
 
 
-class Cells(HTMLParser):
-    """Every table of a page as rows of cell texts, headers included."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.tables, self._cell = [], None
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "table":
-            self.tables.append([])
-        elif tag == "tr":
-            self.tables[-1].append([])
-        elif tag in ("td", "th"):
-            self._cell = []
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th"):
-            self.tables[-1][-1].append("".join(self._cell).strip())
-            self._cell = None
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell.append(data)
-
-
-def tables(page):
-    parser = Cells()
-    parser.feed(page)
-    return parser.tables
-
-
 def test_the_report_shows_ours_beside_the_lectures_labelled(run):
     _, results, page, _ = run
     check(page)
@@ -111,47 +79,9 @@ def test_the_report_shows_ours_beside_the_lectures_labelled(run):
     assert "Not comparable with the lecture:" in text and f"this run trained {STEPS:,} steps" in text
 
 
-def _numbers(text):
-    """The numbers written in a cell: a sign only where it starts a number ("1-3" is one to three)."""
-    found = re.findall(r"((?<![\w.%)])[-−+])?(\d[\d,]*(?:\.\d+)?(?:e[-+]\d+)?)", text)
-    return [(sign.replace("−", "-").replace("+", ""), digits.replace(",", "")) for sign, digits in found]
-
-
-def _json_numbers(value):
-    if isinstance(value, bool):
-        return
-    if isinstance(value, (int, float)):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _json_numbers(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _json_numbers(item)
-
-
-def _shown_as(number, sign, digits):
-    """True when `number` printed at the precision of `digits` (e.g. "2.1245", "61.0", "1.80e-04") gives them."""
-    if "e" in digits:
-        text = f"{number:.{len(digits.split('e')[0].partition('.')[2])}e}"
-    else:
-        text = f"{number:.{len(digits.partition('.')[2])}f}"
-    return text == sign + digits or (text == "-" + digits and sign == "" and float(digits) == 0)
-
-
 def test_every_number_of_the_reports_tables_is_in_results_json(run):
     _, results, page, _ = run
-    known = list(_json_numbers(results))
-    missing = []
-    for table in tables(page):
-        if table[0] and table[0][-1] == "file":  # the files table: names, not numbers
-            continue
-        for row in table[1:]:
-            for cell in row:
-                for sign, digits in _numbers(cell):
-                    if not any(_shown_as(number, sign, digits) for number in known):
-                        missing.append((table[0][0], row[0], cell, sign + digits))
-    assert missing == []
+    assert numbers_missing_from(results, page) == []
 
 
 def bar_heights(ax):
