@@ -11,7 +11,6 @@ import dataclasses
 import json
 import math
 import os
-import statistics
 
 from ._output import save_text
 
@@ -71,29 +70,22 @@ def _lecture(section, out_dir):
             "figures": _relative(section["figures"], out_dir), "stages": stages}
 
 
-def _seed_analyses(seed_runs):
-    """What the dead neurons of the too-high learning rate did, per seed, and the median/min/max over seeds.
-
-    The same analysis the report's seed table shows (_after_death); lists also by their count.
-    """
-    from ._after_death import after_death, seed_summary
-
-    analyses = [after_death(run) for run in seed_runs]
-    per_seed = [_counted({**analysis, **{f"{key}_count": len(analysis[key]) for key in
-                                         ("first_dead", "stayed_dead", "revived", "dead_now_alive_last_step")}})
-                for analysis in analyses]
-    keys = ("dead_now", "peak", "first_dead", "stayed_dead", "revived", "dead_step_update", "live_step_update",
-            "stayed_dead_change", "alive_same_span")
-    summary = {key: dict(zip(("median", "min", "max"), seed_summary(analyses, key))) for key in keys}
-    losses = [run.final["loss"] for run in seed_runs]
-    if losses:
-        summary["loss_end"] = {"median": statistics.median(losses), "min": min(losses), "max": max(losses)}
-    return {"per_seed": per_seed, "summary": summary}
+def _numbers(numbers):
+    """StudyResult.numbers (computed over the runs by _study_numbers), each seed's lists also by their count
+    (the report's seed table shows counts)."""
+    numbers = dict(numbers)
+    if numbers.get("seeds"):
+        seeds = dict(numbers["seeds"])
+        seeds["analyses"] = [_counted({**analysis, **{f"{key}_count": len(analysis[key]) for key in
+                                                      ("first_dead", "stayed_dead", "revived", "dead_now_alive_last_step")}})
+                             for analysis in seeds["analyses"]]
+        numbers["seeds"] = seeds
+    return numbers
 
 
 def study_results(result):
     """Return the plain-JSON dict of a StudyResult: "data", "options", "configurations", "seed_runs",
-    "seed_analyses", "tanh_table",
+    "numbers" (its numbers over the runs: the seeds' analyses and spreads, ...), "tanh_table",
     "lecture" (None without --torch; else its "stages", one per init), "seconds", "processes" and "figures"."""
     out_dir = result.out_dir
     return _plain({
@@ -104,7 +96,7 @@ def study_results(result):
         "configurations": [_run(run, out_dir) for run in result.runs],
         "seed_runs": [{"seed": run.seed, "loss_end": run.final.get("loss"), "final": _counted(run.final),
                        "dead_over_steps": run.dead_over_steps} for run in result.seed_runs],
-        "seed_analyses": _seed_analyses(result.seed_runs) if result.seed_runs else None,
+        "numbers": _numbers(result.numbers),
         "tanh_table": [{"x": x, "tanh": t, "local_derivative": grad} for x, t, grad in result.tanh_table],
         "figures": _relative(result.figures, out_dir),
         "lecture": None if result.torch is None else _lecture(result.torch, out_dir),

@@ -8,20 +8,16 @@ beside the page.
 """
 
 import os
-import statistics
 from importlib import resources
 
 import jinja2
 from markupsafe import Markup
 
-from ._after_death import after_death, seed_summary
 from ._html import figure
 from ._output import save_text
 from ._lecture_report import lecture_context
 
 __all__ = ["build_report", "write_report"]
-
-HIDDEN_WEIGHTS = "mlp.layers.0.w"  # SGD's group name of the hidden layer's weights in the study's model
 
 _KIND_NAMES = {"loss": "training loss", "update_ratio": "update:data ratio per step",
                "grad_hist": "gradients of the hidden layer (left: d loss/d act; right: d loss/d preact)",
@@ -63,12 +59,6 @@ class _Figures:
                 if os.path.abspath(path) not in self.shown]
 
 
-def _mean_ratio(run, group=HIDDEN_WEIGHTS):
-    ratios = [step.get(group) for step in run.ratio_history]
-    ratios = [ratio for ratio in ratios if ratio is not None]
-    return sum(ratios) / len(ratios) if ratios else None
-
-
 def _fix_rows(bad, fixed):
     """The bad-against-fixed table: each measured number of the two one-pass runs, formatted."""
     rows = []
@@ -92,51 +82,50 @@ def _fix_rows(bad, fixed):
     return rows
 
 
-def _spread(summary, fmt="{:g}"):
-    """'median (min-max)' of seed_summary()'s triple, or '-' when there is nothing to summarise."""
-    median, low, high = summary
-    if median is None:
+def _spread(spread, fmt="{:g}", scale=1):
+    """'median (min-max)' of a spread of StudyResult.numbers (times `scale`), or '-' when it is None."""
+    if spread is None:
         return "-"
+    median, low, high = (scale * spread[key] for key in ("median", "min", "max"))
     return f"{fmt.format(median)} ({fmt.format(low)}-{fmt.format(high)})"
 
 
-def _seed_rows(seed_runs, analyses):
+def _seed_rows(seed_runs, seeds):
     """The too-high learning rate's table: one row per seed, then the median (min-max) of each column."""
     if not seed_runs:
         return []
+    analyses, spreads = seeds["analyses"], seeds["spreads"]
     rows = [[run.seed, len(a["dead_now"]), a["peak"], len(a["first_dead"]), len(a["stayed_dead"]), len(a["revived"]),
              f"{run.final['loss']:.2f}"] for run, a in zip(seed_runs, analyses)]
-    losses = [run.final["loss"] for run in seed_runs]
-    summary = ["median (min-max)"] + [_spread(seed_summary(analyses, key))
+    summary = ["median (min-max)"] + [_spread(spreads[key])
                                       for key in ("dead_now", "peak", "first_dead", "stayed_dead", "revived")]
-    summary.append(_spread((statistics.median(losses), min(losses), max(losses)), "{:.2f}"))
+    summary.append(_spread(spreads["final_loss"], "{:.2f}"))
     return rows + [summary]
 
 
-def _percent(summary):
-    """seed_summary()'s triple of fractions as '0.013% (0.0049%-0.042%)'."""
-    return _spread(tuple(None if value is None else 100 * value for value in summary), "{:.2g}%")
+def _percent(spread):
+    """A spread of fractions as '0.013% (0.0049%-0.042%)', or None when it is None."""
+    return None if spread is None else _spread(spread, "{:.2g}%", scale=100)
 
 
-def _after_death_numbers(analyses):
-    """The numbers of 'does a dead neuron never learn?', over all seeds."""
-    stayed_steps = [steps for a in analyses for steps in a["stayed_dead_steps"].values()]
-    dead, live = seed_summary(analyses, "dead_step_update"), seed_summary(analyses, "live_step_update")
-    stayed_change, alive_same_span = seed_summary(analyses, "stayed_dead_change"), seed_summary(analyses, "alive_same_span")
-    return {"times_less": float(f"{live[0] / dead[0]:.2g}") if dead[0] else None,  # two significant digits
-            "dead_update_text": _percent(dead), "live_update_text": _percent(live),
-            "stayed_text": _spread(seed_summary(analyses, "stayed_dead")), "stayed_longest": max(stayed_steps, default=0),
-            "stayed_change_text": _percent(stayed_change) if stayed_change[0] is not None else None,
-            "alive_same_span_text": _percent(alive_same_span) if alive_same_span[0] is not None else None,
-            "dead_now_text": _spread(seed_summary(analyses, "dead_now"))}
+def _after_death_text(seeds):
+    """The formatted numbers of 'does a dead neuron never learn?', over all seeds."""
+    spreads, times_less = seeds["spreads"], seeds["times_less"]
+    return {"times_less": None if times_less is None else float(f"{times_less:.2g}"),  # two significant digits
+            "dead_update_text": _percent(spreads["dead_step_update"]) or "-",
+            "live_update_text": _percent(spreads["live_step_update"]) or "-",
+            "stayed_text": _spread(spreads["stayed_dead"]), "stayed_longest": seeds["stayed_longest"],
+            "stayed_change_text": _percent(spreads["stayed_dead_change"]),
+            "alive_same_span_text": _percent(spreads["alive_same_span"]),
+            "dead_now_text": _spread(spreads["dead_now"])}
 
 
 def _context(result):
     runs = {run.key: run for run in result.runs}
     bad, fixed, high = runs["bad_init"], runs["fixed_init"], runs["high_lr"]
-    flat = [x for x, t, grad in result.tanh_table if grad < 1e-3]
+    numbers = result.numbers
+    seeds = numbers["seeds"]  # over the seed runs; seed_runs[0] is the too-high learning rate above
     figures = _Figures(result)
-    analyses = [after_death(run) for run in result.seed_runs]  # seed_runs[0] is the too-high learning rate above
     file_rows = [[run.title, kind, os.path.relpath(path, result.out_dir)]
                  for run in result.runs for kind, path in run.figures.items()]
     file_rows += [["all", kind, os.path.relpath(path, result.out_dir)] for kind, path in result.figures.items()]
@@ -148,18 +137,21 @@ def _context(result):
         "opt": result.options, "seconds": result.seconds, "runs": result.runs, "figures": result.figures,
         "bad": bad, "fixed": fixed, "high": high,
         "tanh_rows": [(f"{x:g}", f"{t:.6f}", f"{grad:.2e}") for x, t, grad in result.tanh_table],
-        "tanh_flat_from": flat[0] if flat else None,
+        "tanh_flat_from": numbers["tanh_flat_from"], "dead_grad_below": numbers["dead_grad_below"],
+        "training_runs": numbers["training_runs"],
         "fix_rows": _fix_rows(bad, fixed),
-        "first_dead_step": next((step for step, count in enumerate(high.dead_over_steps) if count > 0), None),
-        "ratio": {"fixed": _mean_ratio(fixed), "high": _mean_ratio(high)},
+        "first_dead_step": numbers["first_dead_step"],
+        "ratio": {"fixed": numbers["update_ratio"].get("fixed_init"), "high": numbers["update_ratio"].get("high_lr")},
+        "ratio_percent": {"fixed": numbers["update_percent"].get("fixed_init"),
+                          "high": numbers["update_percent"].get("high_lr")},
         "fig": figures, "remaining_figures": figures.remaining, "kind_names": _KIND_NAMES,
         "file_rows": file_rows,
         "pages": {kind: os.path.relpath(path, result.out_dir) for kind, path in high.pages.items()},
         "replay_page": _read(high.pages.get("replay")),
         "lecture": lecture_context(result.torch), "data": result.data,
-        "processes": result.processes, "seed_runs": result.seed_runs, "seeds": analyses,
-        "seed_rows": _seed_rows(result.seed_runs, analyses),
-        "after": _after_death_numbers(analyses) if analyses else None,
+        "processes": result.processes, "seed_runs": result.seed_runs, "seeds": seeds["analyses"] if seeds else [],
+        "seed_rows": _seed_rows(result.seed_runs, seeds),
+        "after": _after_death_text(seeds) if seeds else None,
     }
 
 

@@ -100,7 +100,8 @@ class ConfigRun:
 
 @dataclass
 class StudyResult:
-    """Everything the report needs: options, per-configuration runs, shared figures, timings."""
+    """Everything the report shows: options, per-configuration runs, shared figures, timings, and the numbers
+    computed over the runs (`numbers`). Plain data: dataclasses of dicts, lists, strings and numbers."""
 
     out_dir: str
     options: StudyOptions
@@ -114,6 +115,8 @@ class StudyResult:
     results: str = ""  # the path of results.json: every number of the report, with its name
     torch: dict | None = None  # the PyTorch section's result (study --torch), see _torch_section
     data: dict = field(default_factory=dict)  # which data the study used: name, words, contexts per split
+    numbers: dict = field(default_factory=dict)  # computed over the runs: the seeds' analyses and spreads, ...
+    # (see _study_numbers.study_numbers); the report formats only these, the runs' and the options' numbers
 
 
 CONFIGS = [
@@ -237,6 +240,7 @@ def run_study(out_dir, options=None):
     from . import _study_figures as figures
     from ._parallel import run_jobs, workers
     from ._results import write_results
+    from ._study_numbers import study_numbers
     from .report import write_report
 
     options = options or StudyOptions()
@@ -272,6 +276,7 @@ def run_study(out_dir, options=None):
         from ._torch_section import run_torch_section
 
         result.torch = run_torch_section(out_dir, options)
+    result.numbers = study_numbers(result)
     result.seconds = time.perf_counter() - started
     result.results = write_results(result)
     result.report = write_report(result)

@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 import pytest
 
 from micrograd_it_app._html import esc, figure
+from micrograd_it_app._study_numbers import study_numbers
 from micrograd_it_app.report import build_report
 from micrograd_it_app.study import ConfigRun, StudyOptions, StudyResult
 
@@ -107,8 +108,10 @@ def fake_result(tmp_path, bad_low=-19.25):
     for kind in ("loss_comparison", "dead_over_steps"):
         (tmp_path / f"{kind}.png").write_bytes(PNG_1x1)
         shared[kind] = str(tmp_path / f"{kind}.png")
-    return StudyResult(out_dir=str(tmp_path), options=StudyOptions(steps=2), runs=runs, figures=shared,
-                       tanh_table=[(0.0, 0.0, 1.0), (5.0, 0.9999, 1.8e-4)], seconds=1.5)
+    result = StudyResult(out_dir=str(tmp_path), options=StudyOptions(steps=2), runs=runs, figures=shared,
+                         tanh_table=[(0.0, 0.0, 1.0), (5.0, 0.9999, 1.8e-4)], seconds=1.5)
+    result.numbers = study_numbers(result)  # as run_study() does once its runs are in
+    return result
 
 
 def test_report_is_well_formed_and_self_contained(tmp_path):
@@ -192,6 +195,7 @@ def with_seeds(result, tmp_path, dead_now_of_seed_1=(0, 2)):
     for kind, name in (("high_lr_seeds", "high_lr_seeds.png"), ("after_death", "high_lr_after_death.png")):
         (tmp_path / name).write_bytes(PNG_1x1)
         result.figures[kind] = str(tmp_path / name)
+    result.numbers = study_numbers(result)
     return result
 
 
@@ -222,3 +226,22 @@ def test_the_seed_table_and_the_dead_neurons_numbers_are_the_runs(tmp_path):
 def test_a_result_without_seed_runs_has_no_seed_section(tmp_path):
     page = build_report(fake_result(tmp_path))
     assert "seeds</h3>" not in page and "never learn" not in page
+
+
+def test_the_report_formats_the_results_numbers_and_computes_none(tmp_path):
+    # Put distinctive numbers into StudyResult.numbers by hand: the page must show exactly them, so it
+    # cannot have computed them again from the runs.
+    result = with_seeds(fake_result(tmp_path), tmp_path)
+    spreads = result.numbers["seeds"]["spreads"]
+    spreads["dead_now"] = {"median": 41, "min": 40, "max": 43}
+    spreads["live_step_update"] = {"median": 0.125, "min": 0.0625, "max": 0.5}
+    result.numbers["first_dead_step"] = 17
+    result.numbers["update_ratio"].update(fixed_init=-2.0, high_lr=-1.0)
+    result.numbers["update_percent"].update(fixed_init=1.0, high_lr=10.0)
+    text = " ".join("".join(check(build_report(result)).text).split())
+    assert "41 (40-43) of 2 neurons are dead" in text
+    assert "against 12% (6.2%-50%)" in text
+    assert "first dead neuron appears at step 17" in text
+    assert "averages -2.00 at learning rate 0.5 and -1.00 at 5" in text and "about 10% of their own size" in text
+    import micrograd_it_app.report as report
+    assert not hasattr(report, "after_death") and not hasattr(report, "seed_summary")

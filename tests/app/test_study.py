@@ -224,3 +224,22 @@ def test_the_weights_recorded_are_the_models(tmp_path):
     assert run.hidden_weights_over_steps[-1] == [[w.data for w in neuron.w] for neuron in model.mlp.layers[0].neurons]
     assert run.hidden_weights_over_steps[1] != first  # SGD moved them
     assert [len(dead) for dead in run.dead_neurons_over_steps] == run.dead_over_steps
+
+
+def test_the_result_holds_every_number_over_the_runs_as_plain_data(tiny_run):
+    # The seeds' spreads are in the result (the report only formats them), recomputed here with numpy
+    # from the runs' own records; and the whole result survives a round trip through JSON.
+    import dataclasses
+    import json
+
+    seeds = tiny_run.numbers["seeds"]
+    dead_now = [len(run.final["dead"]) for run in tiny_run.seed_runs]
+    assert seeds["spreads"]["dead_now"] == {"median": np.median(dead_now), "min": min(dead_now), "max": max(dead_now)}
+    losses = [run.final["loss"] for run in tiny_run.seed_runs]
+    assert seeds["spreads"]["final_loss"]["median"] == pytest.approx(np.median(losses))
+    assert [a["seed"] for a in seeds["analyses"]] == [run.seed for run in tiny_run.seed_runs]
+    high = tiny_run.runs[2]
+    ratios = [step["mlp.layers.0.w"] for step in high.ratio_history if step.get("mlp.layers.0.w") is not None]
+    assert tiny_run.numbers["update_ratio"]["high_lr"] == pytest.approx(np.mean(ratios))
+    plain = dataclasses.asdict(tiny_run)
+    assert json.loads(json.dumps(plain, allow_nan=True))["numbers"]["training_runs"] == 3 + len(tiny_run.seed_runs) - 1
