@@ -176,6 +176,19 @@ def _check_real(number, what):
     return float(number)
 
 
+def _check_data(data: Any, label: Any, what: str = "Value.data") -> float:
+    """Return `data` as a finite float, or raise TypeError / ValueError naming it (and the Value's label)."""
+    if type(data) is not float:  # floats, the common case, skip the slower numbers.Real check
+        try:
+            data = _check_real(data, what)
+        except OverflowError:  # an int too large for a float
+            raise ValueError(f"{what} needs a finite number, got an int of {data.bit_length()} bits "
+                             f"(label {label!r})") from None
+    if not math.isfinite(data):
+        raise ValueError(f"{what} needs a finite number, got {data!r} (label {label!r})")
+    return data
+
+
 @mypyc_attr(allow_interpreted_subclasses=True)
 class Value(_Operators):
     """A scalar that remembers how it was computed, so that `backward()` can find its gradient.
@@ -190,10 +203,12 @@ class Value(_Operators):
     # _pending: scratch space of backward() (how many consumers have not yet
     # passed their gradient down); 0 outside backward().
     # _operation: the Op that made it (LEAF for a leaf).
-    __slots__ = ("data", "grad", "label", "_operation", "_x", "_dx", "_y", "_dy", "_pending")
-    data: float
-    grad: float
-    label: str
+    # _data, _grad, _label: what the properties data, grad and label read; the engine's own loops use
+    # them directly, and only what a user writes goes through the properties' checks (below).
+    __slots__ = ("_data", "_grad", "_label", "_operation", "_x", "_dx", "_y", "_dy", "_pending")
+    _data: float
+    _grad: float
+    _label: str
     _operation: Op
     _x: Optional[Value]
     _dx: float
@@ -205,19 +220,52 @@ class Value(_Operators):
     __array_ufunc__: ClassVar[None] = None
 
     def __init__(self, data: Any, label: Any = "") -> None:  # Any: the checks below name a wrong type
-        if type(data) is not float:  # floats, the common case, skip the slower numbers.Real check
-            data = _check_real(data, "Value()")
-        if not math.isfinite(data):
-            raise ValueError(f"Value() needs a finite number, got {data!r} (label {label!r})")
+        data = _check_data(data, label, "Value()")
         if not isinstance(label, str):
             raise TypeError(f"Value() label must be a str, got {_describe(label)}")
-        self.data = data
-        self.grad = 0.0
-        self.label = label
+        self._data = data
+        self._grad = 0.0
+        self._label = label
         self._operation = LEAF
         self._x = self._y = None
         self._dx = self._dy = 0.0
         self._pending = 0
+
+    # The three attributes a user writes, checked at the assignment in both builds (compiled and
+    # source alike): data as in Value() (a real number, not a bool, finite), grad a real number (not
+    # a bool; NaN or infinite allowed: backward() names a leaf holding one), label a str. Each is
+    # stored as a float / str, whatever real number type was given (int, numpy float, Fraction).
+
+    @property
+    def data(self) -> float:
+        """The number this Value holds (a float)."""
+        return self._data
+
+    @data.setter
+    def data(self, number: Any) -> None:
+        self._data = _check_data(number, self._label)
+
+    @property
+    def grad(self) -> float:
+        """d root / d self after root.backward() (a float; 0.0 until a gradient arrives)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, number: Any) -> None:
+        if type(number) is not float:
+            number = _check_real(number, "Value.grad")
+        self._grad = number
+
+    @property
+    def label(self) -> str:
+        """The name shown for this Value in pictures and errors (a str, "" when unnamed)."""
+        return self._label
+
+    @label.setter
+    def label(self, text: Any) -> None:
+        if not isinstance(text, str):
+            raise TypeError(f"Value.label must be a str, got {_describe(text)}")
+        self._label = text
 
     @property
     def op(self) -> str:
@@ -302,7 +350,7 @@ class Value(_Operators):
         try:
             _count_consumers(self, leaves)
             before = list(map(_grad_of, leaves))
-            restore_leaves = map(setattr, leaves, _repeat("grad"), before)
+            restore_leaves = map(setattr, leaves, _repeat("_grad"), before)
             _seed(self, grad)
             if _anomaly.is_on():
                 _backward_checked(self)
@@ -327,7 +375,7 @@ class Value(_Operators):
     def zero_grad(self) -> None:
         """Set ``.grad`` to 0.0 on this Value and everything it depends on. Returns None."""
         for node in _walk(self):
-            node.grad = 0.0
+            node._grad = 0.0
 
     def nodes(self) -> list[Value]:
         """Return a list of this Value and every Value it depends on, each once, root first."""
@@ -348,13 +396,13 @@ class Value(_Operators):
         n._backward(); ...``) to show how backprop works; in a topological
         order that gives the gradients `backward()` gives. A leaf passes nothing.
         """
-        grad_out = self.grad
+        grad_out = self._grad
         x = self._x
-        if x is not None:
-            x.grad += self._dx * grad_out
+        if x is not None:  # x.grad += local * self.grad (mypyc miscompiles += on a property: the slot directly)
+            x._grad += self._dx * grad_out
             y = self._y
             if y is not None:
-                y.grad += self._dy * grad_out
+                y._grad += self._dy * grad_out
 
 
 # Final: compiled, a module's name is a dict look-up at every use; a Final one is read once.
@@ -393,7 +441,7 @@ def _unary_method(rule: Callable[[float], tuple[float, float]], op: Op) -> Calla
     """Return the method applying the one-input `rule(x) -> (out, local)` and recording `op`."""
     def method(self: Value) -> Value:
         try:
-            data, local = rule(self.data)
+            data, local = rule(self._data)
         except (ArithmeticError, ValueError) as error:
             raise _labelled(error, self) from None
         return _node(data, op, self, local)
@@ -420,7 +468,7 @@ def _binary_general(rule: Callable[[float, float], tuple[float, float, float]],
         if type(other) is not Value:
             other = _as_value(other)
         try:
-            data, dx, dy = rule(self.data, other.data)
+            data, dx, dy = rule(self._data, other._data)
         except (ArithmeticError, ValueError) as error:
             raise _labelled(error, self, other) from None
         return _node(data, op, self, dx, other, dy)
@@ -431,15 +479,15 @@ def _binary_product(rule: Callable[[float, float], float], op: Op) -> Callable[[
     def method(self: Value, other: object) -> Value:
         if type(other) is not Value:
             other = _as_value(other)
-        x = self.data
-        y = other.data
+        x = self._data
+        y = other._data
         data = rule(x, y)
         if not _isfinite(data):
             raise _overflow(op, data, self, other)
         out: Value = _new(Value)
-        out.data = data
-        out.grad = 0.0
-        out.label = ""
+        out._data = data
+        out._grad = 0.0
+        out._label = ""
         out._pending = 0
         # Grad mode, as _node reads it:
         if (_grad.everywhere or _innermost_no_grad() is None
@@ -460,13 +508,13 @@ def _binary_constant(rule: Callable[[float, float], float], op: Op, dx: float,
     def method(self: Value, other: object) -> Value:
         if type(other) is not Value:
             other = _as_value(other)
-        data = rule(self.data, other.data)
+        data = rule(self._data, other._data)
         if not _isfinite(data):
             raise _overflow(op, data, self, other)
         out: Value = _new(Value)
-        out.data = data
-        out.grad = 0.0
-        out.label = ""
+        out._data = data
+        out._grad = 0.0
+        out._label = ""
         out._pending = 0
         # Grad mode, as _node reads it:
         if (_grad.everywhere or _innermost_no_grad() is None
@@ -569,9 +617,9 @@ def _node(data: float, op: Op, x: Value, dx: float, y: Optional[Value] = None, d
     if not _isfinite(data):
         raise _overflow(op, data, x) if y is None else _overflow(op, data, x, y)
     out: Value = _new(Value)
-    out.data = data
-    out.grad = 0.0
-    out.label = ""
+    out._data = data
+    out._grad = 0.0
+    out._label = ""
     out._pending = 0
     # Grad mode, cheaply: no no_grad block open anywhere (one global read), else this
     # context's innermost block (C calls); only a closed, inherited one needs the full check.
@@ -617,7 +665,7 @@ def _count_consumers(root: Value, leaves: list[Value]) -> None:
         if x is None:
             leaves.append(node)
             continue
-        node.grad = 0.0
+        node._grad = 0.0
         if x._pending != 0:
             x._pending += 1
         else:
@@ -655,7 +703,7 @@ def _raise_if_not_finite(root, grad, leaves, before):
             )
     # Run the pass again, checking every write: the same arithmetic in the same
     # order stops at the first gradient that is not finite and names its op.
-    _run(map(setattr, leaves, _repeat("grad"), before))
+    _run(map(setattr, leaves, _repeat("_grad"), before))
     _count_consumers(root, [])
     _seed(root, grad)
     _backward_checked(root)
@@ -664,16 +712,16 @@ def _raise_if_not_finite(root, grad, leaves, before):
 
 def _seed(root: Value, grad: float) -> None:
     if root._x is None:
-        root.grad += grad
+        root._grad += grad
     else:
-        root.grad = grad
+        root._grad = grad
 
 
 # Roots of passes that an exception stopped, kept until their counts are reset:
 # {id(root): root}. The clean-up in `backward` normally empties it at once; an
 # entry stays only when a second interrupt cut that clean-up short.
 _interrupted: dict[int, Value] = {}
-_grad_of: Final = operator.attrgetter("grad")
+_grad_of: Final = operator.attrgetter("_grad")
 _repeat: Final = itertools.repeat
 _run: Callable[[Any], None] = collections.deque(maxlen=0).extend  # runs an iterator to its end in one call into C
 
@@ -683,7 +731,7 @@ def _reset_graph(root: Value) -> None:
     for node in _walk(root):
         node._pending = 0
         if node._x is not None:
-            node.grad = 0.0
+            node._grad = 0.0
 
 
 def _repair_interrupted() -> None:
@@ -704,15 +752,15 @@ def _chain_rule(root: Value) -> None:
         x = out._x
         if x is None:
             continue
-        g = out.grad
+        g = out._grad
         # chain rule: child.grad += local * out.grad
-        x.grad += out._dx * g
+        x._grad += out._dx * g
         x._pending -= 1
         if x._pending == 0:
             ready.append(x)
         y = out._y
         if y is not None:
-            y.grad += out._dy * g
+            y._grad += out._dy * g
             y._pending -= 1
             if y._pending == 0:
                 ready.append(y)
@@ -720,16 +768,16 @@ def _chain_rule(root: Value) -> None:
 
 def _backward_checked(root: Value) -> None:
     """The same loop as `_chain_rule`, checking every gradient it writes (detect_anomaly mode)."""
-    if not _isfinite(root.grad):
-        raise AnomalyError(f"the root's gradient is {root.grad!r}")
+    if not _isfinite(root._grad):
+        raise AnomalyError(f"the root's gradient is {root._grad!r}")
     ready: list[Value] = [root]
     while ready:
         out = ready.pop()
         for child, local in ((out._x, out._dx), (out._y, out._dy)):
             if child is None:
                 continue
-            child.grad += local * out.grad
-            if not _isfinite(child.grad):
+            child._grad += local * out._grad
+            if not _isfinite(child._grad):
                 _raise_anomaly(root, out, child, local)
             child._pending -= 1
             if not child._pending:

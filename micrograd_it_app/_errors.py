@@ -16,7 +16,9 @@ exit   when
 The line is ``micrograd-it: error: <what>``; what the user typed is quoted
 through `micrograd_it.quoting.quote` (at most ~100 characters). An exception
 that no user input should cause -- a bug of ours -- still shows its
-traceback: hiding it would hide the bug.
+traceback: hiding it would hide the bug. The exception is a forked worker of
+the study (_parallel.py): whatever it raises reaches the user as one line,
+naming the exception and the file and line it was raised at.
 """
 
 import os

@@ -27,6 +27,7 @@ import threading
 import traceback
 
 from micrograd_it.files import atomic_write
+from micrograd_it.quoting import quote
 
 from . import _progress
 from ._interrupt import checkpoint, in_worker
@@ -102,7 +103,7 @@ def _run_forked(jobs, out_dir, processes, on_done, progress):
                 process.join()
                 if kind == "died":
                     checkpoint()  # killed with this process by one SIGTERM (a process group's): an interrupt
-                    raise RuntimeError(f"a worker process of the study died (exit code {process.exitcode})")
+                    raise UserError(_died(process.exitcode))
                 if kind == "error":
                     raise payload
                 _move_files(_job_folder(out_dir, index), out_dir)
@@ -145,22 +146,71 @@ def _start(context, job, folder, started):
 
 
 def _work(sender, job, folder):
-    """The worker: run one job, send its steps and its result (or its error) to the parent."""
-    in_worker()
-    close_locks_in_child()  # a killed parent's lock must not outlive it in its workers
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
-    _progress.forward_steps(lambda loss: sender.send(("step", loss)))
-    function, args = job
+    """The worker: run one job, send its steps and its result (or its error) to the parent.
+
+    Whatever happens here reaches the user as one line, said by the parent: an
+    error is sent as a UserError; if even sending fails, the worker ends with
+    os._exit, silently, and the parent reports a worker that died. Nothing may
+    escape to multiprocessing, which would print its own traceback on stderr.
+    """
     try:
-        message = ("done", function(folder, *args))
-    except UserError as error:
-        message = ("error", error)
-    except BaseException as error:  # noqa: BLE001 - any failure must reach the parent, readable
-        message = ("error", RuntimeError("in a worker process of the study:\n"
-                                         + "".join(traceback.format_exception(error)).rstrip()))
-    sender.send(message)
-    sender.close()
+        in_worker()
+        close_locks_in_child()  # a killed parent's lock must not outlive it in its workers
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+        _progress.forward_steps(lambda loss: sender.send(("step", loss)))
+        function, args = job
+        try:
+            message = ("done", function(folder, *args))
+        except UserError as error:
+            message = ("error", UserError(_in_out_dir(str(error), folder)))
+        except OSError as error:  # a full disk, a folder made read-only meanwhile: the user's to fix
+            message = ("error", _cannot_write(error, folder))
+        except BaseException as error:  # noqa: BLE001 - a bug of ours: still one line, naming it and where
+            message = ("error", _failed(error))
+        try:
+            sender.send(message)
+        except Exception as error:  # noqa: BLE001 - e.g. a result that cannot be pickled
+            sender.send(("error", _failed(error)))
+        sender.close()
+    except BaseException:  # noqa: BLE001 - even the pipe failed: the parent sees a worker that died
+        os._exit(EXIT_WORKER_FAILED)
+
+
+EXIT_WORKER_FAILED = 70  # a worker that could not even report its error (EX_SOFTWARE)
+
+
+def _in_out_dir(text, folder):
+    """`text` with the job's hidden folder replaced by the output folder, where its files were going."""
+    return text.replace(folder + os.sep, os.path.dirname(folder) + os.sep)
+
+
+def _failed(error):
+    """A bug in a worker as one line: what it raised and the innermost place it was raised in."""
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" (at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
+    return UserError(f"a worker process of the study failed: {type(error).__name__}: {error}{where}")
+
+
+def _cannot_write(error, folder):
+    """The UserError of an OSError in a job, naming the file where it was going (in the output folder)."""
+    where = error.filename
+    if isinstance(where, str) and os.path.dirname(where) == folder:  # the job's hidden folder: say the real place
+        where = os.path.join(os.path.dirname(folder), os.path.basename(where))
+    what = f"cannot write {quote(where)}" if isinstance(where, str) else "cannot write the study's files"
+    return UserError(f"{what}: {error.strerror or error}")
+
+
+def _died(exitcode):
+    """The line of a worker that ended without a word: by which signal or exit code."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        hint = " (SIGKILL: perhaps the system ran out of memory; try smaller sizes)" if name == "SIGKILL" else ""
+        return f"a worker process of the study was killed by {name}{hint}"
+    return f"a worker process of the study died (exit code {exitcode})"
 
 
 def _receive(receiver):

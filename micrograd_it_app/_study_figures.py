@@ -152,7 +152,7 @@ def _after_death_figure(seed_runs):
     updates = relative_updates(run)
     fig = _new_figure(12, 4.2)
     map_ax, hist_ax = fig.subplots(1, 2, width_ratios=[1.3, 1])
-    rows = [[max(updates[step][neuron], 1e-8) for step in range(len(updates))] for neuron in range(len(updates[0]))]
+    rows = [[min(max(updates[step][neuron], 1e-8), 10.0) for step in range(len(updates))] for neuron in range(len(updates[0]))]
     image = map_ax.imshow(rows, aspect="auto", cmap="viridis", norm=LogNorm(vmin=1e-6, vmax=1.0),
                           interpolation="nearest")
     dead_cells = [(step, neuron) for step, dead in enumerate(run.dead_neurons_over_steps) for neuron in dead]
@@ -167,11 +167,12 @@ def _after_death_figure(seed_runs):
         dead_sets = [set(dead) for dead in other.dead_neurons_over_steps]
         for step, row in enumerate(relative_updates(other)):
             for neuron, update in enumerate(row):
-                pooled["dead" if neuron in dead_sets[step] else "alive"].append(max(update, 1e-8))
+                # in the bins' range, so that none is left out: 0 at 1e-8, past 10 (even inf) at 10
+                pooled["dead" if neuron in dead_sets[step] else "alive"].append(min(max(update, 1e-8), 10.0))
     bins = [10 ** (exponent / 4) for exponent in range(-32, 5)]
     for name, color in (("alive", "#0072b2"), ("dead", "#d55e00")):
         hist_ax.hist(pooled[name], bins=bins, color=color, alpha=0.7, label=f"{name} on that step ({len(pooled[name])})")
-    hist_ax.set(xscale="log", xlabel="one step's |update| / |weights| (0 drawn at 1e-8)",
+    hist_ax.set(xscale="log", xlabel="one step's |update| / |weights| (0 at 1e-8, > 10 at 10)",
                 ylabel="neuron-steps",
                 title=f"All {len(seed_runs)} seeds: one step's update, dead against alive")
     hist_ax.legend(frameon=False)

@@ -20,6 +20,7 @@ from micrograd_it.expr import build, parse_bindings
 
 from ._errors import UsageError, UserError, run_reporting, say_interrupted
 from ._interrupt import catch_interrupts, exit_code, held
+from ._mpl_home import ensure_matplotlib_home
 from ._output import lock_out_dir, prepare_out_dir
 
 __all__ = ["main", "DEMOS", "demo_summary"]
@@ -136,6 +137,7 @@ def build_parser():
 def main(argv=None):
     """Run the command with `argv` (default: sys.argv[1:]); return the exit code (0 on success, see _errors.py)."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    ensure_matplotlib_home()  # before matplotlib is imported: its warnings about HOME would come before our lines
     try:
         with catch_interrupts() as interrupts:
             code = run_reporting(lambda: _main(argv))
@@ -233,7 +235,12 @@ def _run_study(args):
         _import("micrograd_it.torch_makemore", what="study --torch")
     out_dir = prepare_out_dir(args.out)
     with lock_out_dir(out_dir):  # a second study into the same folder is refused, not mixed with this one
-        result = study.run_study(out_dir, options)
+        try:
+            result = study.run_study(out_dir, options)
+        except OSError as error:  # a file written by a library (a network map, a page): a full disk, a folder
+            # made read-only meanwhile; the forked workers say the same (_parallel.py)
+            where = f" {quote(error.filename)}" if isinstance(error.filename, str) else f" into {quote(args.out)}"
+            raise UserError(f"cannot write{where}: {error.strerror or error}") from None
     print(study.format_table(result))
     return 0
 

@@ -192,6 +192,7 @@ def train(model, X, Y, run, options, batches):
             except (ArithmeticError, ValueError) as error:
                 raise _overflowed(run, step + 1, error) from None
             hidden = trace.layers[0]
+            _check_drawable(run, step + 1, loss, hidden)
             saturated = [flag for row in hidden.saturated(options.threshold) for flag in row]
             dead = list(hidden.dead(options.threshold))
             run.dead_over_steps.append(len(dead))
@@ -203,6 +204,19 @@ def train(model, X, Y, run, options, batches):
         run.hidden_weights_over_steps.append([[w.data for w in neuron.w] for neuron in hidden_neurons])
     run.ratio_history = optimizer.ratio_history
     return optimizer
+
+
+def _check_drawable(run, step, loss, hidden):
+    """Raise the UserError of _overflowed when a number the figures draw (the loss, the hidden layer's
+    pre-activations, activations and gradients) is NaN, infinite or past what a figure can place (viz's
+    DRAWABLE): the floats held, but what they say cannot be drawn, nor is it a lesson."""
+    from viz.plots_common import DRAWABLE
+
+    rows = [[loss]] + [row for name in ("preact", "act", "grad_out", "grad_in") for row in getattr(hidden, name) or []]
+    for row in rows:
+        for number in row:
+            if not (math.isfinite(number) and abs(number) <= DRAWABLE):
+                raise _overflowed(run, step, ValueError(f"a loss, pre-activation or gradient of {number!r}"))
 
 
 def _overflowed(run, step, error):
@@ -372,6 +386,7 @@ def _run_config(key, title, init_name, samples, options, out_dir):
         final_trace, run.final = one_pass(model, X, Y, samples.evaluation, threshold, graph=draw and key == "high_lr")
     except (ArithmeticError, ValueError) as error:  # the last step's update left the floats
         raise _overflowed(run, len(samples.batches), error) from None
+    _check_drawable(run, len(samples.batches), run.final["loss"], final_trace.layers[0])
     if draw and key == "high_lr":
         from ._study_pages import study_pages
 

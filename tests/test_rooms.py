@@ -148,6 +148,8 @@ ENGINE_MODULE_LEVEL = {
     "micrograd_it.torch_trace_layer": {"torch", "numpy"},
     "micrograd_it.torch_makemore": {"torch"},
 }
+# The one door the other way (README, "Layout"): `python -m micrograd_it` must live in the engine's package,
+# and imports the command's door micrograd_it_app.start inside a function, only when run.
 ENGINE_LAZY = {"micrograd_it.__main__": {"micrograd_it_app"}}
 WATCHED = {"numpy", "matplotlib", "graphviz", "torch", "hypothesis", "jinja2", "tqdm", "PIL", "viz",
            "micrograd_it_app"}
@@ -253,3 +255,12 @@ def test_the_docstring_check_refuses_a_label():
     assert docstring_problem("import os\n") == "no module docstring"
     assert docstring_problem('"""the tape"""\n') is not None
     assert docstring_problem('"""Level-batched replay with numpy: the tape of\ntape.py, one call per group."""\n') is None
+
+
+def test_every_door_against_the_flow_is_named_in_the_readme():
+    # An exception to the one-way rule is a design decision: the README's Layout says which and why.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    layout = readme[readme.index("## Layout"):]
+    for module in ENGINE_LAZY:
+        path = module.replace(".", "/") + ".py"
+        assert f"`{path}`" in layout and "ENGINE_LAZY" in layout, f"{path} is not named in README's Layout"

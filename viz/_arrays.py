@@ -52,11 +52,17 @@ def _unbox_values(array, what):
     return np.array(numbers_, dtype=float).reshape(array.shape)
 
 
+# The largest |number| a figure draws: matplotlib's axis maths (margins, transforms) overflows on a range
+# near the largest float (1.8e308), and fails with a singular matrix, not an error that names the data.
+DRAWABLE = 1e300
+
+
 def as_array(values, what, max_ndim=2, min_ndim=1):
     """Return `values` as a float64 numpy array with min_ndim..max_ndim dimensions.
 
     Raises TypeError for non-numbers (strings, None, objects) and ValueError for
-    ragged nested lists, too many dimensions, an empty array or nan/inf values;
+    ragged nested lists, too many dimensions, an empty array, nan/inf values or values beyond
+    +-DRAWABLE (1e300);
     each message starts with `what` (e.g. "activation_hist h").
     """
     if hasattr(values, "detach"):
@@ -83,6 +89,11 @@ def as_array(values, what, max_ndim=2, min_ndim=1):
     if not finite.all():
         first = tuple(int(i) for i in np.argwhere(~finite)[0])
         raise ValueError(f"{what} holds {int((~finite).sum())} nan/inf values, the first at index {first}")
+    beyond = np.abs(array) > DRAWABLE
+    if beyond.any():
+        first = tuple(int(i) for i in np.argwhere(beyond)[0])
+        raise ValueError(f"{what} holds {int(beyond.sum())} values beyond +-{DRAWABLE:g}, which matplotlib cannot "
+                         f"place on an axis; the first is {array[first]!r} at index {first}")
     return array
 
 

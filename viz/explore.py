@@ -150,13 +150,24 @@ def _check(root, max_nodes):
         raise ValueError(f"max_nodes must be a whole number >= 1, got {max_nodes!r}")
 
 
+def _check_finite(values, grads, names):
+    """Refuse a graph whose numbers leave the floats: the page steps through numbers, and JSON has no NaN."""
+    for index, value in enumerate(values):
+        grad = grads.get(id(value), 0.0)
+        if not (math.isfinite(value.data) and math.isfinite(grad)):
+            raise ValueError(f"explore() cannot step through this graph: {names[index]} has data {value.data!r} "
+                             f"and would get the gradient {grad!r} (backward() refuses a gradient that is NaN or "
+                             "infinite too)")
+
+
 def explore(root, names=None, trace=None, max_nodes=300, *, vanish_tol=1e-6, title=None):
     """Return an `Explorer` of the graph that computed `root`: step through its backward pass, hover, open neurons.
 
     `names`: a Module, a dict or (name, Value) pairs naming parameters (as in draw_graph). `trace`: the trace
     of the forward pass (``with net.trace() as trace``): each neuron on each sample is drawn as one node
     that opens. Past `max_nodes` drawn units the graph is summarised as draw_graph does. Raises TypeError
-    for a `root` that is not a Value, ValueError for a bad option, and viz.layout's LayoutEngineMissing /
+    for a `root` that is not a Value, ValueError for a bad option or for a graph whose backward pass
+    leaves the floats (a NaN or infinite gradient, which backward() refuses too), and viz.layout's LayoutEngineMissing /
     LayoutFailed when no layout engine can draw it.
     """
     _check(root, max_nodes)
@@ -166,7 +177,9 @@ def explore(root, names=None, trace=None, max_nodes=300, *, vanish_tol=1e-6, tit
     order = backward_order(root)
     param_names = _parameter_names(names)
     display_names = _display_names(values, param_names, order)
-    with _grads_of_one_pass(values, replay(root, order)):
+    one_pass = replay(root, order)
+    _check_finite(values, one_pass, display_names)
+    with _grads_of_one_pass(values, one_pass):
         drawing = collect(root, vanish_tol=vanish_tol, max_nodes=max_nodes, group="neuron" if trace else None,
                           names=names, trace=trace)
         dot = _to_dot(drawing, rankdir="LR", show_local_grad=True, fmt="svg", legend=False)  # the page has its own

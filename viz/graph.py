@@ -56,12 +56,19 @@ FONT = "Helvetica"
 # ColorBrewer YlOrBr: sequential and safe for the common colour-blindnesses; light enough to read black text
 # on all but the last stop.
 SATURATION_SCALE = ["#FFFFD4", "#FED98E", "#FE9929", "#D95F0E", "#993404"]
+UNKNOWN_FILL = "#BBBBBB"  # a saturation that is NaN
 WHITE_TEXT_FROM = 0.8  # from this saturation on, white text has more contrast than black on the fill
 
 
 def saturation_color(fraction):
-    """Return the fill colour ("#RRGGBB") for a saturation `fraction` in [0, 1], interpolated on SATURATION_SCALE."""
-    fraction = min(max(float(fraction), 0.0), 1.0)
+    """Return the fill colour ("#RRGGBB") for a saturation `fraction` in [0, 1], interpolated on SATURATION_SCALE.
+
+    NaN gets UNKNOWN_FILL (grey): no saturation is known.
+    """
+    fraction = float(fraction)
+    if math.isnan(fraction):  # unknown (a NaN reached the measurement): the grey of "nothing known"
+        return UNKNOWN_FILL
+    fraction = min(max(fraction, 0.0), 1.0)
     position = fraction * (len(SATURATION_SCALE) - 1)
     low = min(int(position), len(SATURATION_SCALE) - 2)
     weight = position - low
@@ -115,9 +122,12 @@ def _edge_attrs(flow, scale):
     """Edge width by gradient flow on a log scale; dotted and pale where (almost) none flows."""
     if flow is None or scale is None:
         return {}
+    if not math.isfinite(flow):  # a gradient past the floats (or NaN): the thickest edge, in the warning colour
+        return {"color": PALETTE["vermillion"], "penwidth": "4", "style": "bold", "arrowsize": "0.7"}
     if flow <= scale.vanish_tol:
         return {"color": "#BBBBBB", "style": "dotted", "penwidth": "1", "arrowsize": "0.5"}
-    strength = 1.0 + math.log10(flow / scale.top) / scale.decades  # 1 at the top flow, 0 FLOW_DECADES below
+    ratio = flow / scale.top  # 0 when it underflows (a vanish_tol below 1e-300): the thinnest edge
+    strength = 1.0 + math.log10(ratio) / scale.decades if ratio > 0 else 0.0  # 1 at the top, 0 FLOW_DECADES below
     return {"color": "#333333", "penwidth": f"{0.7 + 3.3 * min(max(strength, 0.0), 1.0):.2f}", "arrowsize": "0.7"}
 
 
@@ -126,7 +136,7 @@ class _FlowScale:
 
     def __init__(self, flows, vanish_tol):
         self.vanish_tol = vanish_tol
-        self.top = max((flow for flow in flows if flow is not None), default=0.0)
+        self.top = max((flow for flow in flows if flow is not None and math.isfinite(flow)), default=0.0)
         self.decades = min(max(math.log10(self.top / vanish_tol), 1.0), FLOW_DECADES) if self.top > vanish_tol else 1.0
 
 

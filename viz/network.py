@@ -71,7 +71,8 @@ class LayerNumbers:
         grad_rows = layer_trace.grad_in
         self.grad_in = [sum(abs(row[j]) for row in grad_rows) / len(grad_rows) for j in range(self.n_neurons)]
         self.weights = [list(neuron.w) for neuron in layer.neurons]
-        self.in_norm = [math.sqrt(sum(w.data * w.data for w in ws)) for ws in self.weights]
+        # hypot, not sqrt(sum of squares): weights of 1e200 have a norm that is a float, their squares are not
+        self.in_norm = [math.hypot(*(w.data for w in ws)) for ws in self.weights]
         act_rows = layer_trace.act
         # a dead neuron whose output is ~0 on every sample (a dead relu) also starves the weights it feeds:
         # their gradient is its act times the gradient downstream
@@ -98,15 +99,15 @@ def network_numbers(net, trace, threshold=0.99):
     sources = [inputs] + layers
     for source, target in zip(sources, layers):
         silent = getattr(source, "silent", set())
-        source.out_norm = [0.0] * source.n_neurons
+        fed = [[] for _ in range(source.n_neurons)]  # fed[k]: the weights from source k
         source.frozen_out = [0] * source.n_neurons
         for m, weights in enumerate(target.weights):
             for k, weight in enumerate(weights):
-                source.out_norm[k] += weight.data * weight.data
+                fed[k].append(weight.data)
                 if m in target.dead or k in silent:
                     target.frozen_in[m] += 1
                     source.frozen_out[k] += 1
-        source.out_norm = [math.sqrt(total) for total in source.out_norm]
+        source.out_norm = [math.hypot(*weights) for weights in fed]
         source.n_next = target.n_neurons
     return inputs, layers
 

@@ -9,8 +9,12 @@ k: ``a_x<k>``) and shows its numbers on hover.
 Two sizes of cell: "full" (a small net) prints the index, the saturation and
 the mean |grad_in|; "compact" (a wide net) prints the index over two bars, the
 norms of the weights into and out of the neuron. A bar is hollow when all the
-weights it stands for can (almost) no longer learn.
+weights it stands for can (almost) no longer learn. A bar whose norm is not
+a finite number (weights past the floats, or NaN) is full and vermillion; the
+cell's title prints the norm ("inf", "nan").
 """
+
+import math
 
 from .graph import FILL, PALETTE, WHITE_TEXT_FROM, saturation_color
 from .layout import dot_text, html_text
@@ -24,6 +28,7 @@ CELL_WIDTH = {"compact": 28, "full": 64}
 CELL_BORDER, DEAD_BORDER = ("1", "#999999"), ("3", PALETTE["black"])  # (width, colour) of a cell's outline
 DEAD_MARK = "\u00d7"  # x: printed before a dead neuron's index (shape, not colour alone)
 BAR_COLOR, HOLLOW_COLOR = PALETTE["blue"], "#555555"
+NONFINITE_COLOR = PALETTE["vermillion"]  # a bar whose norm is NaN or infinite (its title prints which)
 
 
 def cell_id(layer_index, j):
@@ -46,8 +51,13 @@ def _bar(norm, largest, hollow, ident=None):
 
     `ident` (e.g. "l0_3_in") names the bar's cell in the DOT text, for tests and readers of the source.
     """
-    width = max(1, round(BAR_WIDTH * norm / largest)) if largest > 0 else 1
     fill = {"BGCOLOR": "#FFFFFF", "BORDER": "1", "COLOR": HOLLOW_COLOR} if hollow else {"BGCOLOR": BAR_COLOR}
+    if not math.isfinite(norm):  # weights beyond the floats (or NaN): a full bar in the warning colour
+        width, fill = BAR_WIDTH, {"BGCOLOR": NONFINITE_COLOR}
+    elif largest > 0 and math.isfinite(largest):
+        width = max(1, round(BAR_WIDTH * (norm / largest)))  # not (BAR_WIDTH * norm): it overflows at 1e308
+    else:  # nothing finite to compare with (all zeros, or a NaN or infinite norm elsewhere in the layer)
+        width = 1 if largest == 0 or norm == 0 else BAR_WIDTH
     named = {"ID": ident} if ident else {}
     cells = _td({**named, "WIDTH": str(width), "HEIGHT": str(BAR_HEIGHT), "FIXEDSIZE": "TRUE", **fill})
     if width < BAR_WIDTH:

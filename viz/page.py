@@ -9,6 +9,7 @@ neither load nor send anything.
 
 import html
 import json
+import math
 from importlib import resources
 
 __all__ = ["CSP", "page_asset", "embed_json", "html_page"]
@@ -23,8 +24,30 @@ def page_asset(name):
 
 
 def embed_json(payload):
-    """Return `payload` as JSON safe inside a ``<script>`` element (no ``</script>`` can end it early)."""
-    return json.dumps(payload, separators=(",", ":"), allow_nan=False, ensure_ascii=False).replace("<", "\\u003c")
+    """Return `payload` as JSON safe inside a ``<script>`` element (no ``</script>`` can end it early).
+
+    Raises ValueError naming where a NaN or infinite number is: JSON has none, and the page's script
+    would compute with it.
+    """
+    try:
+        text = json.dumps(payload, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+    except ValueError:
+        where = _non_finite_at(payload, "data")
+        raise ValueError(f"a page cannot show a number that is NaN or infinite: {where}") from None
+    return text.replace("<", "\\u003c")
+
+
+def _non_finite_at(payload, path):
+    """The path (data["frames"][3]["loss"]) and value of the first non-finite number in `payload`, or None."""
+    if isinstance(payload, float):
+        return None if math.isfinite(payload) else f"{path} is {payload!r}"
+    items = payload.items() if isinstance(payload, dict) else enumerate(payload) \
+        if isinstance(payload, (list, tuple)) else ()
+    for key, item in items:
+        found = _non_finite_at(item, f"{path}[{key!r}]")
+        if found:
+            return found
+    return None
 
 
 def html_page(title, body, *, style, script, data_id, data):

@@ -8,7 +8,9 @@ interactive backend, and otherwise a plain object that nothing else holds.
 import math
 import numbers
 
-from ._arrays import describe
+import numpy as np
+
+from ._arrays import DRAWABLE, describe  # noqa: F401 - DRAWABLE: the public name of the largest drawn number
 from .display import new_figure
 
 # Okabe & Ito's palette: told apart by readers with any common colour-vision deficiency.
@@ -46,6 +48,28 @@ def check_count(count, what, minimum=1):
     if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < minimum:
         raise ValueError(f"{what} must be an int >= {minimum}, got {describe(count)}")
     return int(count)
+
+
+def bin_edges(values, bins):
+    """Return `bins` + 1 increasing, finite bin edges over the finite array `values` (what np.histogram would
+    choose, made total).
+
+    numpy fails on two kinds of finite data: a range wider than the largest float
+    (-1e308 and 1e308: its bin width overflows) and equal values far from 0 (1e30
+    alone: 50 bins of width 1/50 around it are not distinct floats). Here the
+    edges are computed from halves, which cannot overflow, and equal values get
+    a range of a thousandth of their size on either side.
+    """
+    low, high = float(np.min(values)), float(np.max(values))
+    pad = max(abs(low), abs(high), 1.0) * 1e-3
+    if high / 2 - low / 2 < pad / 2:  # (nearly) equal values: centre a range of +-pad on them
+        centre = low / 2 + high / 2
+        low, high = centre - pad, centre + pad
+        if not math.isfinite(high):  # next to the largest float: the range below it
+            low, high = centre - 2 * pad, centre
+        if not math.isfinite(low):
+            low, high = centre, centre + 2 * pad
+    return 2 * np.linspace(low / 2, high / 2, bins + 1)
 
 
 def tanh_saturation_x(threshold):

@@ -11,7 +11,7 @@ import numpy as np
 from ._arrays import abs_above, as_layers, one_layer
 from .display import draws_figure
 from .plots_common import BLUE, SATURATED_SHADE, check_count, check_threshold, line_color, new_axes
-from .plots_common import saturation_rule, tanh_saturation_x
+from .plots_common import bin_edges, saturation_rule, tanh_saturation_x
 from ._text import plain_text
 
 
@@ -31,7 +31,7 @@ def _draw(data, attribute, what, bins, ax, describe_stats, xlabel, single_title)
     values, trace, source = one_layer(data, attribute, what) if layers is None else (None, None, None)
     ax = new_axes(ax)  # only once the input is known to be good
     if layers is None:
-        ax.hist(values.ravel(), bins=bins, color=BLUE, edgecolor="white", linewidth=0.4)
+        ax.hist(values.ravel(), bins=bin_edges(values, bins), color=BLUE, edgecolor="white", linewidth=0.4)
         if trace is not None:
             header = f"{plain_text(trace.name)} ({plain_text(trace.activation)}) {single_title}"
         else:
@@ -41,7 +41,7 @@ def _draw(data, attribute, what, bins, ax, describe_stats, xlabel, single_title)
     else:
         handles, labels = [], []
         for index, (name, values, trace, source) in enumerate(layers):
-            density, edges = np.histogram(values.ravel(), bins=bins, density=True)
+            density, edges = np.histogram(values.ravel(), bins=bin_edges(values, bins), density=True)
             label = plain_text(name) if trace is None else f"{plain_text(name)} ({plain_text(trace.activation)})"
             labels.append(f"{label}: {describe_stats(values, trace, source)}")
             handles += ax.plot((edges[:-1] + edges[1:]) / 2, density, color=line_color(index), linewidth=1.6,
@@ -53,6 +53,12 @@ def _draw(data, attribute, what, bins, ax, describe_stats, xlabel, single_title)
         ax.set_ylabel("density")
     ax.set_xlabel(xlabel)
     return ax
+
+
+def _stat(number, sign=""):
+    """A mean or std for a title: 3 decimals, or 3 significant digits past 10,000 (a trained-to-death
+    layer's 5.5e29 would print 30 digits); inf when the sum of squares overflowed."""
+    return f"{number:{sign}.3f}" if abs(number) < 1e4 else f"{number:{sign}.3g}"
 
 
 def _shape_text(values):
@@ -72,7 +78,7 @@ def activation_hist(h, threshold=0.99, bins=50, ax=None):
 
     def stats(values, trace, source):
         fraction, rule = _saturated_fraction(values, trace, source, threshold)
-        return f"mean {values.mean():+.3f}, std {values.std():.3f}, saturated {100 * fraction:.1f}% ({rule})"
+        return f"mean {_stat(values.mean(), '+')}, std {_stat(values.std())}, saturated {100 * fraction:.1f}% ({rule})"
 
     return _draw(h, "act", "activation_hist h", bins, ax, stats, "activation h", "activations")
 
@@ -90,7 +96,7 @@ def preact_hist(preact, bins=50, ax=None, threshold=0.99):
 
     def stats(values, trace, source):
         fraction = (np.abs(values) > edge).mean()
-        return (f"mean {values.mean():+.3f}, std {values.std():.3f}, "
+        return (f"mean {_stat(values.mean(), '+')}, std {_stat(values.std())}, "
                 f"tanh-saturated {100 * fraction:.1f}% (|x| > {edge:.2f})")
 
     ax = _draw(preact, "preact", "preact_hist preact", bins, ax, stats,

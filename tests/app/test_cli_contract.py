@@ -185,3 +185,19 @@ def test_a_ctrl_c_during_an_import_waits_for_its_end_then_stops():
                 signal.raise_signal(signal.SIGINT)
                 reached.append("the rest of the import")
     assert reached == ["the rest of the import"]
+
+
+# -- numbers that leave the floats, or what a figure can draw: every figure draws, or one line -------------------
+
+@pytest.mark.parametrize("high_lr, hidden, steps", [
+    ("1e300", 1, 1),  # the issue's: weights stay finite, their norms did not (a NaN bar width)
+    ("1e30", 1, 2),  # one huge pre-activation: numpy could not make 50 bins around it
+    ("1e150", 2, 2),
+])
+def test_a_study_whose_numbers_leave_the_floats_draws_or_says_one_line(capsys, tmp_path, high_lr, hidden, steps):
+    code, out, err = run_main(capsys, "study", "--steps", str(steps), "--hidden", str(hidden), "--batch", "1",
+                              "--high-lr", high_lr, "--seeds", "2", "--out", str(tmp_path / "out"))
+    if code == 0:
+        assert err == "" and (tmp_path / "out" / "report.html").exists()
+    else:
+        assert_one_line_error(code, err, 1, f"the learning rate {float(high_lr):g}", "try a smaller learning rate")

@@ -190,3 +190,67 @@ def test_in_a_notebooks_iframe(driver, tmp_path):
     assert console_errors(driver) == []
     assert network_requests(driver, documents={wrapper.as_uri(), "about:srcdoc"}) == [wrapper.as_uri()]
     assert html.escape("micrograd-graph") in page._repr_html_()
+
+
+# -- a laptop's window: a small graph fits, the view follows the step ---------------------------------------------
+
+LAPTOP = (1366, 768)  # CSS px of the viewport: a common laptop screen
+
+
+def laptop_view(driver, tmp_path, root, name):
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": LAPTOP[0], "height": LAPTOP[1], "deviceScaleFactor": 1, "mobile": False})
+    path = tmp_path / name
+    explore(root).save(path)
+    open_page(driver, path)
+
+
+def current_box(driver):
+    """The union of the step's node (Value and op) on screen, and the viewport and the drawing's box."""
+    return driver.execute_script("""
+        var rects = Array.from(document.querySelectorAll('#graph .current')).map(e => e.getBoundingClientRect());
+        var view = document.getElementById('graph').getBoundingClientRect();
+        var top = document.getElementById('controls').getBoundingClientRect().bottom;
+        return {left: Math.min(...rects.map(r => r.left)), right: Math.max(...rects.map(r => r.right)),
+                top: Math.min(...rects.map(r => r.top)), bottom: Math.max(...rects.map(r => r.bottom)),
+                viewLeft: Math.max(view.left, 0), viewRight: Math.min(view.right, innerWidth),
+                viewTop: top, viewBottom: innerHeight, n: rects.length};""")
+
+
+def assert_step_on_screen(driver, position):
+    box = current_box(driver)
+    assert box["n"] >= 1, position
+    assert box["viewLeft"] - 0.5 <= box["left"] and box["right"] <= box["viewRight"] + 0.5, (position, box)
+    assert box["viewTop"] - 0.5 <= box["top"] and box["bottom"] <= box["viewBottom"] + 0.5, (position, box)
+
+
+def test_the_lecture_neuron_fits_a_laptop_window_and_every_step_is_on_screen(driver, tmp_path):
+    try:
+        root, _ = lecture_neuron()
+        laptop_view(driver, tmp_path, root, "neuron.html")
+        widths = driver.execute_script("""var g = document.getElementById('graph');
+            return [document.documentElement.scrollWidth, innerWidth, g.scrollWidth, g.clientWidth];""")
+        assert widths[0] <= widths[1] and widths[2] <= widths[3], widths  # no horizontal scrolling at all
+        steps = len(backward_order(root)) + 1
+        for position in range(1, steps + 1):
+            press(driver, "step")
+            assert_step_on_screen(driver, position)  # the last: the '*' node of x1*w1, at the left
+        driver.save_screenshot(str(tmp_path / "laptop_last_step.png"))
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_a_graph_wider_than_the_window_follows_the_step(driver, tmp_path):
+    try:
+        x = Value(0.5, label="x")
+        out = x
+        for _ in range(20):  # a chain far wider than 1366 px, even shrunk to the smallest fit
+            out = (out * 1.01 + 0.01).tanh()
+        laptop_view(driver, tmp_path, out, "chain.html")
+        sizes = driver.execute_script("var g = document.getElementById('graph'); return [g.scrollWidth, g.clientWidth];")
+        assert sizes[0] > sizes[1]  # it scrolls: too wide to shrink to the window
+        for position in range(1, len(backward_order(out)) + 2):
+            press(driver, "step")
+            assert_step_on_screen(driver, position)
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

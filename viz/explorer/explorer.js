@@ -15,6 +15,7 @@
   var data = JSON.parse(document.getElementById("micrograd-graph").textContent);
   var nodes = data.nodes, details = data.details, order = data.order;
   var graph = document.getElementById("graph");
+  var controls = document.getElementById("controls");
   var svg = graph.querySelector("svg");
   var canvas = svg.querySelector("g.graph");
   var explain = document.getElementById("explain");
@@ -215,8 +216,33 @@
     mark(details[out].unit, "current");
     mark("n" + out, "current");
     if (details[out].flat) { mark(details[out].unit, "flat-now"); mark("n" + out, "flat-now"); }
-    var shown = canvas.querySelector(".current");  // keep the step's node on screen in a big drawing
-    if (shown && shown.scrollIntoView) shown.scrollIntoView({block: "nearest", inline: "nearest"});
+    follow();
+  }
+
+  // Keep the step on screen: every node passing or receiving the gradient (a Value and its op together),
+  // scrolled into the drawing's box and the window below the sticky controls; when they do not all fit,
+  // the node passing its gradient comes first.
+  function follow() {
+    var boxes = [].map.call(canvas.querySelectorAll(".current, .receiving"), function (el) {
+      return el.getBoundingClientRect();
+    });
+    var current = [].map.call(canvas.querySelectorAll(".current"), function (el) { return el.getBoundingClientRect(); });
+    if (!current.length) return;
+    var span = function (rects) {
+      return {left: Math.min.apply(null, rects.map(function (r) { return r.left; })),
+              right: Math.max.apply(null, rects.map(function (r) { return r.right; })),
+              top: Math.min.apply(null, rects.map(function (r) { return r.top; })),
+              bottom: Math.max.apply(null, rects.map(function (r) { return r.bottom; }))};
+    };
+    var all = span(boxes), mine = span(current), view = graph.getBoundingClientRect(), MARGIN = 12;
+    var left = view.left + MARGIN, right = Math.min(view.right, window.innerWidth) - MARGIN;
+    var wanted = all.right - all.left <= right - left ? all : mine;
+    if (wanted.left < left) graph.scrollLeft -= left - wanted.left;
+    else if (wanted.right > right) graph.scrollLeft += Math.min(wanted.right - right, wanted.left - left);
+    var top = controls.getBoundingClientRect().bottom + MARGIN, bottom = window.innerHeight - MARGIN;
+    wanted = all.bottom - all.top <= bottom - top ? all : mine;
+    if (wanted.top < top) window.scrollBy(0, wanted.top - top);
+    else if (wanted.bottom > bottom) window.scrollBy(0, Math.min(wanted.bottom - bottom, wanted.top - top));
   }
 
   function touched(undo) { return undo.map(function (entry) { return entry[0]; }); }
@@ -328,6 +354,7 @@
   });
 
   // -- collapse / expand: open a neuron in place, moving the rest of the drawing aside ------------
+  var MIN_FIT = 0.6;  // the smallest scale a drawing is shrunk to, to fit the window's width
   var PAD = 8, HEADER = 18, SVGNS = "http://www.w3.org/2000/svg";
   var base = {w: svg.viewBox.baseVal.width, h: svg.viewBox.baseVal.height};
   var background = canvas.querySelector(":scope > polygon");
@@ -397,8 +424,11 @@
     });
     var width = base.w + extra[0], height = base.h + extra[1];
     svg.setAttribute("viewBox", "0 0 " + width + " " + height);
-    svg.setAttribute("width", width + "px");  // one CSS pixel per point: the page's text at its usual size
-    svg.setAttribute("height", height + "px");
+    // One CSS pixel per point (the page's text at its usual size), shrunk to the window's width when that
+    // costs at most MIN_FIT of the size: a small graph fits without scrolling, a big one scrolls and follows.
+    var room = graph.clientWidth - 16, fit = width > room && room / width >= MIN_FIT ? room / width : 1;
+    svg.setAttribute("width", width * fit + "px");
+    svg.setAttribute("height", height * fit + "px");
     if (background) {
       background.setAttribute("points", [[-4, 4 + extra[1]], [-4, 4 - base.h], [width - 4, 4 - base.h],
                                          [width - 4, 4 + extra[1]]].map(function (p) { return p.join(","); }).join(" "));
