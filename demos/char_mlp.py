@@ -1,4 +1,4 @@
-"""The makemore-style character MLP trained for 200 steps, then asked to invent a few words.
+"""The makemore-style character MLP trained for 200 steps on names.txt, then asked to invent a few words.
 
 Run: python demos/char_mlp.py [--out DIR]   (or: micrograd-it demo char_mlp)
 Writes char_mlp_loss.png into DIR.
@@ -10,7 +10,7 @@ import os
 import random
 
 from micrograd_it import no_grad
-from micrograd_it.data import WORDS, char_vocab
+from micrograd_it.data import char_vocab, load_names
 from micrograd_it.optim import SGD
 from viz.save import save_figure
 from viz.plots import loss_curve
@@ -34,10 +34,10 @@ def sample_word(model, itos, block_size, rng, max_length=20):
 
 
 def main(out_dir, steps=200, batch=16, hidden=32, lr=0.5, seed=0, n_words=8, block_size=3, emb_dim=10):
-    """Train on the built-in word list, print the loss and sampled words; return the paths written."""
+    """Train on the lecture's training split of names.txt, print the loss and sampled words; return the paths written."""
     os.makedirs(out_dir, exist_ok=True)
-    X, Y, vocab_size = char_dataset(block_size=block_size)
-    _, itos = char_vocab(WORDS)
+    X, Y, vocab_size = char_dataset(block_size=block_size)  # 182,625 contexts
+    _, itos = char_vocab(load_names())
     rng = random.Random(seed)
     model = CharMLP(vocab_size, block_size, emb_dim, hidden, "scaled", seed)
     optimizer = SGD(model, lr)

@@ -4,8 +4,8 @@ Run: python demos/makemore_torch.py [--out DIR] [--steps N]   (or: micrograd-it 
 Needs PyTorch (pip install 'micrograd_it[torch]').
 
 The model is the seed's, written as the seed writes it: an embedding table C (27 x 10), a context of 3
-characters, W1 (30 x 200) and a tanh hidden layer, W2 (200 x 27), batches of 32 names' contexts from
-the bundled word list. `trace_torch()` records the seed's line ``h = torch.tanh(emb.view(-1, 30) @ W1 + b1)``
+characters, W1 (30 x 200) and a tanh hidden layer, W2 (200 x 27), batches of 32 contexts from the
+lecture's training split of makemore's names.txt (182,625 contexts). `trace_torch()` records the seed's line ``h = torch.tanh(emb.view(-1, 30) @ W1 + b1)``
 as it stands. Three runs from one seed:
 1. bad init: every weight N(0, 1), the lecture's first try;
 2. fixed init: W1 * (5/3) / sqrt(30), b1 * 0.01, W2 * 0.01, b2 = 0 (the lecture's fix);
@@ -16,7 +16,6 @@ neurons of the third run, and the statistics of all three over training.
 """
 
 import argparse
-import contextlib
 import math
 import os
 import time
@@ -27,6 +26,7 @@ from matplotlib.figure import Figure
 
 from micrograd_it.makemore import char_dataset
 from micrograd_it.recorder import StatsRecorder
+from micrograd_it.torch_makemore import one_thread
 from micrograd_it.torch_trace import trace_torch
 from viz.plots import (activation_gallery, activation_hist, activation_stats, grad_hist, hist_over_steps,
                        preact_hist, saturation_map)
@@ -38,17 +38,6 @@ RUNS = [  # (key, title, init, learning rate, steps as a share of --steps)
     ("fixed_init", "fixed init", "fixed", 0.1, 1.0),
     ("high_lr", "fixed init, learning rate 3", "fixed", 3.0, 0.1),
 ]
-
-
-@contextlib.contextmanager
-def one_thread():
-    """Run torch on one thread (faster for these small matrices, fair on a shared machine), then restore."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def init_params(init, seed):
@@ -112,7 +101,7 @@ def numbers(layer):
 
 
 def dead_on_all_data(params, X):
-    """Hidden neurons with |h| > 0.99 on every one of the data set's contexts: no input activates them."""
+    """Hidden neurons with |h| > 0.99 on every one of the training contexts: no input activates them."""
     C, W1, b1, _, _ = params
     with torch.no_grad():
         h = torch.tanh(C[X].view(-1, 30) @ W1 + b1)
@@ -182,10 +171,10 @@ def report(run):
              f"  at init:  pre-activations in [{start['preact_min']:.1f}, {start['preact_max']:.1f}] "
              f"(std {start['preact_std']:.2f}), {start['saturated_pct']:.1f}% of h saturated (|h| > {THRESHOLD}), "
              f"tanh lets {100 * start['pass_through']:.0f}% of the gradient through, "
-             f"{len(start['dead'])}/200 dead on the batch, {run['dead_all_init']}/200 on all data; "
+             f"{len(start['dead'])}/200 dead on the batch, {run['dead_all_init']}/200 on all training contexts; "
              f"loss {run['loss_init']:.3f}",
              f"  trained:  {end['saturated_pct']:.1f}% saturated, {len(end['dead'])}/200 dead on the batch, "
-             f"{run['dead_all_final']}/200 dead on all data; loss on all data {run['loss_final']:.3f}"]
+             f"{run['dead_all_final']}/200 dead on all training contexts; loss on them {run['loss_final']:.3f}"]
     if run["first_dead_step"] is not None:
         lines.append(f"  the first dead neuron (on a step's batch) appeared around step {run['first_dead_step']}")
     return lines
@@ -202,7 +191,7 @@ def main(out_dir, steps=10_000, seed=0):
     contexts, targets, vocab_size = char_dataset(block_size=3)
     X, Y = torch.tensor(contexts), torch.tensor(targets)
     batch = torch.randint(0, X.shape[0], (32,), generator=torch.Generator().manual_seed(seed))
-    print(f"{len(contexts)} contexts of 3 characters from the bundled names, {vocab_size} characters; "
+    print(f"{len(contexts):,} contexts of 3 characters (names.txt, the lecture's training split), {vocab_size} characters; "
           f"C 27x10, W1 30x200, W2 200x27, batches of 32")
     runs = []
     with one_thread():

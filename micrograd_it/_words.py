@@ -1,10 +1,11 @@
-"""A built-in list of 478 common English first names (lowercase a-z), for the character model.
+"""A built-in short list of 478 common English first names (lowercase a-z), for tests and tiny demos.
 
-Written for this project as one whitespace-separated string; `WORDS` is the
-list, each name once, in the order written.
+Written for this project as one whitespace-separated string; `SHORT_NAMES` is the
+list, each name once, in the order written. The character model's real data is
+makemore's names.txt (`micrograd_it.data.load_names()`).
 """
 
-__all__ = ["WORDS"]
+__all__ = ["SHORT_NAMES"]
 
 _NAMES = """
 emma olivia ava isabella sophia mia charlotte amelia harper evelyn abigail emily elizabeth sofia
@@ -43,4 +44,4 @@ erick enzo corbin francisco dallas emilio gunner simon andre walter damien chanc
 tanner stephen kameron tobias manuel amari zayn cash martin rafael ace
 """
 
-WORDS = _NAMES.split()
+SHORT_NAMES = _NAMES.split()

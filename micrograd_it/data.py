@@ -2,7 +2,9 @@
 
 makemore's names.txt (32,033 names) ships inside the package with its provenance
 (micrograd_it/datasets/README.md): `load_names()` reads it and `lecture_split()`
-splits it exactly as the makemore lecture does. Nothing here downloads anything.
+splits it exactly as the makemore lecture does; it is the data of the makemore
+model, the study and the lessons. `SHORT_NAMES` (478 names written for this project)
+is for tests and tiny demos. Nothing here downloads anything.
 
 Every generator draws from random.Random(seed), so the same seed gives the
 same points bit for bit. Points come shuffled, as lists of [x, y] floats.
@@ -13,10 +15,13 @@ import numbers
 import random
 from importlib import resources
 
-from ._words import WORDS
+from ._words import SHORT_NAMES
 
-__all__ = ["make_moons", "make_circles", "make_spirals", "WORDS", "char_vocab", "build_char_dataset",
+__all__ = ["make_moons", "make_circles", "make_spirals", "SHORT_NAMES", "WORDS", "char_vocab", "build_char_dataset",
            "load_names", "lecture_split", "NAMES_SHA256"]
+
+# The built-in short list's former name (478 names, for tests and tiny demos); the real data is load_names().
+WORDS = SHORT_NAMES
 
 # The shipped file's checksum, from its provenance note (micrograd_it/datasets/README.md).
 NAMES_SHA256 = "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d"

@@ -1,14 +1,14 @@
 """The makemore character model of the seed, on the engine: table C, one tanh hidden layer, logits.
 
     from micrograd_it.makemore import CharMLP, batch_loss, char_dataset
-    X, Y, vocab_size = char_dataset(block_size=3)
+    X, Y, vocab_size = char_dataset(block_size=3)   # names.txt's training split: 182,625 contexts
     model = CharMLP(vocab_size, block_size=3, emb_dim=10, hidden=200, init="scaled", seed=0)
     loss = batch_loss(model, X, Y, range(32))
 
 Lessons, the study and the benchmarks all build this one model from here.
 """
 
-from .data import WORDS, build_char_dataset, char_vocab
+from .data import build_char_dataset, char_vocab, lecture_split
 from .losses import softmax_cross_entropy
 from .nn import MLP, Embedding, Module
 
@@ -43,8 +43,16 @@ def batch_loss(model, X, Y, indices):
     return sum(losses[1:], losses[0]) * (1.0 / len(losses))
 
 
-def char_dataset(words=WORDS, block_size=3):
-    """Return (X, Y, vocab_size): every (context, next character) pair of `words` (default: the built-in names)."""
+def char_dataset(words=None, block_size=3):
+    """Return (X, Y, vocab_size): the (context, next character) pairs of the data.
+
+    By default the lecture's training split of makemore's names.txt (`data.lecture_split()`: 182,625
+    contexts of 3, 27 characters); given `words` (e.g. `data.SHORT_NAMES` for a tiny run), every pair
+    of those words. Raises ValueError as `data.build_char_dataset` does.
+    """
+    if words is None:
+        _, itos, (X, Y), _, _ = lecture_split(block_size=block_size)
+        return X, Y, len(itos)
     X, Y = build_char_dataset(words, block_size=block_size)
     _, itos = char_vocab(words)
     return X, Y, len(itos)

@@ -62,9 +62,8 @@ def study_numbers(result):
     gradient tanh lets through on a saturated sample; update_ratio: the mean
     log10 update:data ratio of the hidden weights per configuration, and
     update_percent the same as 100 * 10**ratio; training_runs: how many runs
-    trained; seeds: seed_numbers() (None without seed runs); torch_high_lr_times:
-    the PyTorch section's too-high learning rate over its fixed init's (None
-    without that section).
+    trained; seeds: seed_numbers() (None without seed runs). The lecture's table
+    (study --torch) computes its own numbers (_torch_section).
     """
     runs = {run.key: run for run in result.runs}
     high = runs.get("high_lr")
@@ -79,12 +78,5 @@ def study_numbers(result):
         "update_percent": {key: None if ratio is None else 100 * 10 ** ratio for key, ratio in ratios.items()},
         "training_runs": len(result.runs) + max(len(result.seed_runs) - 1, 0),
         "seeds": seed_numbers(result.seed_runs) if result.seed_runs else None,
-        "torch_high_lr_times": _torch_lr_times(result.torch),
     }
 
-
-def _torch_lr_times(torch_result):
-    if torch_result is None:
-        return None
-    _, fixed, high = torch_result["runs"]
-    return high["lr"] / fixed["lr"]

@@ -106,9 +106,11 @@ def build_parser():
     study.add_argument("--full", action="store_true",
                        help="train at the seed's full size (32 samples x 200 hidden neurons; slow)")
     study.add_argument("--torch", action="store_true",
-                       help="add a section: the seed's model in PyTorch at its size, traced (needs PyTorch)")
+                       help="add the lecture's table: the seed's model in PyTorch at its size, trained from the "
+                            "lecture's four inits as the lecture trains it, beside its published losses (needs PyTorch)")
     study.add_argument("--torch-steps", type=_positive_int, default=None,
-                       help="training steps of the PyTorch section's two inits (default 10000)")
+                       help="training steps per init of the lecture's table (default 200000, the lecture's; "
+                            "fewer are not comparable with its published losses)")
     study.set_defaults(run=_run_study)
 
     demo = commands.add_parser("demo", help="run one of the demos (--list to see them)")
@@ -230,7 +232,7 @@ def _run_study(args):
     for needed in ("micrograd_it_app._study_figures", "micrograd_it_app.report"):  # matplotlib, Jinja2
         _import(needed)  # missing extras are one line now, not a traceback after the training
     if args.torch:
-        _import(f"{DEMO_PACKAGE}.makemore_torch", what="study --torch")
+        _import("micrograd_it.torch_makemore", what="study --torch")
     out_dir = prepare_out_dir(args.out)
     with lock_out_dir(out_dir):  # a second study into the same folder is refused, not mixed with this one
         try:

@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from ._html import figure
 from ._output import save_text
-from ._torch_section import torch_rows
+from ._lecture_report import lecture_context
 
 __all__ = ["build_report", "write_report"]
 
@@ -148,7 +148,7 @@ def _context(result):
         "file_rows": file_rows,
         "pages": {kind: os.path.relpath(path, result.out_dir) for kind, path in high.pages.items()},
         "replay_page": _read(high.pages.get("replay")),
-        "torch": _torch_context(result.torch, numbers["torch_high_lr_times"]),
+        "lecture": lecture_context(result.torch), "data": result.data,
         "processes": result.processes, "seed_runs": result.seed_runs, "seeds": seeds["analyses"] if seeds else [],
         "seed_rows": _seed_rows(result.seed_runs, seeds),
         "after": _after_death_text(seeds) if seeds else None,
@@ -165,18 +165,7 @@ def _read(path):
 
 def _torch_figure_sets(torch_result):
     """(title, {kind: path}) of the PyTorch section: the shared figures, then each configuration's."""
-    return [("all", torch_result["figures"])] + [(run["title"], run["figures"]) for run in torch_result["runs"]]
-
-
-def _torch_context(torch_result, high_lr_times):
-    """The PyTorch section's numbers for the template, or None when the study ran without --torch."""
-    if torch_result is None:
-        return None
-    bad, fixed, high = torch_result["runs"]
-    return {"rows": torch_rows(torch_result), "bad": bad, "fixed": fixed, "high": high,
-            "figures": torch_result["figures"], "seconds": torch_result["seconds"],
-            "n_contexts": torch_result["n_contexts"], "threshold": torch_result["threshold"],
-            "printed": torch_result["printed"], "high_lr_times": high_lr_times}
+    return [("all", torch_result["figures"])] + [(stage["name"], stage["figures"]) for stage in torch_result["stages"]]
 
 
 def build_report(result):

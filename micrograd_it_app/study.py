@@ -11,12 +11,15 @@ character. It is set up three ways from one seed:
 3. too-high learning rate: the fixed init, trained with a learning rate so
    large that the updates throw neurons into saturation, where they die.
 
-The one-pass figures (histograms and saturation map) use the seed's full size,
+The data is the lecture's: makemore's names.txt, split as the lecture splits it
+(micrograd_it.data.lecture_split); every batch is drawn from its 182,625 training
+contexts. The one-pass figures (histograms and saturation map) use the seed's full size,
 32 samples x 200 hidden neurons; training uses smaller sizes. Training steps and
 measurements run on floats (micrograd_it.makemore_floats: the engine's numbers
 bit for bit), in worker processes, so the whole study takes seconds.
 """
 
+import functools
 import math
 import os
 import random
@@ -26,7 +29,8 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 
 from micrograd_it import gc_paused
-from micrograd_it.makemore import CharMLP, batch_loss, char_dataset
+from micrograd_it.data import lecture_split, load_names
+from micrograd_it.makemore import CharMLP, batch_loss
 from micrograd_it.makemore_floats import batch_step
 from micrograd_it.optim import SGD
 
@@ -55,8 +59,8 @@ class StudyOptions:
     seeds: int = 5  # the too-high learning rate is trained from seeds seed, seed + 1, ... (its chaos shown)
     processes: int | None = None  # worker processes (None: one per core; 1: everything in this process)
     progress: bool | None = None  # progress bar: None = only when stderr is a terminal
-    torch: bool = False  # add the PyTorch section (demos/makemore_torch.py at the seed's size)
-    torch_steps: int = 10_000  # its training steps per init
+    torch: bool = False  # add the PyTorch section: the lecture's four inits at the seed's size (_torch_section)
+    torch_steps: int = 200_000  # its training steps per init (the lecture's; fewer are not comparable with it)
 
     @classmethod
     def from_args(cls, args):
@@ -108,7 +112,9 @@ class StudyResult:
     seconds: float = 0.0
     processes: int = 1  # how many processes ran the runs (1: one after the other in this one)
     report: str = ""
+    results: str = ""  # the path of results.json: every number of the report, with its name
     torch: dict | None = None  # the PyTorch section's result (study --torch), see _torch_section
+    data: dict = field(default_factory=dict)  # which data the study used: name, words, contexts per split
     numbers: dict = field(default_factory=dict)  # computed over the runs: the seeds' analyses and spreads, ...
     # (see _study_numbers.study_numbers); the report formats only these, the runs' and the options' numbers
 
@@ -247,13 +253,15 @@ def run_study(out_dir, options=None):
     """
     from . import _study_figures as figures
     from ._parallel import run_jobs, workers
+    from ._results import write_results
     from ._study_numbers import study_numbers
     from .report import write_report
 
     options = options or StudyOptions()
     started = time.perf_counter()
     X, Y, vocab_size = dataset(options)
-    result = StudyResult(out_dir=out_dir, options=options, runs=[], tanh_table=tanh_table())
+    result = StudyResult(out_dir=out_dir, options=options, runs=[], tanh_table=tanh_table(),
+                         data=data_summary(options))
     samples = draw_samples(X, Y, vocab_size, options)
     # Longest first, so that the two cores finish together: the three configurations (training and
     # most figures), the gallery, then the other seeds (training only).
@@ -284,6 +292,7 @@ def run_study(out_dir, options=None):
         result.torch = run_torch_section(out_dir, options)
     result.numbers = study_numbers(result)
     result.seconds = time.perf_counter() - started
+    result.results = write_results(result)
     result.report = write_report(result)
     return result
 
@@ -390,30 +399,35 @@ def _run_config(key, title, init_name, samples, options, out_dir):
     return run
 
 
-def _torch_table(torch_result):
-    """The printed lines of the PyTorch section: per configuration, saturation and dead neurons, losses."""
-    from ._torch_section import torch_rows
-
-    header = (f"{'PyTorch, the seed at its size':<30} {'lr':>4} {'steps':>6} {'sat. init':>9} {'sat. end':>9} "
-              f"{'dead (batch)':>12} {'dead (all)':>10} {'loss end':>9}")
-    lines = [header, "-" * len(header)]
-    for title, lr, steps, sat_init, sat_end, dead_batch, dead_all, _, loss_end in torch_rows(torch_result):
-        lines.append(f"{title:<30} {lr:>4} {steps:>6} {sat_init:>9} {sat_end:>9} {dead_batch:>12} {dead_all:>10} "
-                     f"{loss_end:>9}")
-    lines.append(f"its figures: {os.path.dirname(torch_result['figures']['gallery'])} "
-                 f"({torch_result['seconds']:.1f} s)")
-    return lines
-
-
 def dataset(options):
-    """Return (X, Y, vocab_size): every (context, next character) pair of the built-in word list."""
-    return char_dataset(block_size=options.block_size)
+    """Return (X, Y, vocab_size): the training split of names.txt, cut as the lecture cuts it (see data_summary)."""
+    _, itos, train, _, _ = _lecture_split(options.block_size)
+    return train[0], train[1], len(itos)
+
+
+@functools.lru_cache(maxsize=2)
+def _lecture_split(block_size):
+    # built once per process (0.4 s): the command sizes the study with it before running it
+    return lecture_split(block_size=block_size)
+
+
+def data_summary(options):
+    """Return which data the study uses, for the report and results.json: the file, its words, the split's rule
+    and its contexts per part ("train" is where every batch of the study is drawn from)."""
+    _, itos, train, dev, test = _lecture_split(options.block_size)
+    return {"name": "names.txt", "source": "makemore (Karpathy), shipped in micrograd_it/datasets",
+            "words": len(load_names()), "characters": len(itos), "block_size": options.block_size,
+            "split": "random.seed(42); random.shuffle(words); 80% / 10% / 10% of the words",
+            "contexts": {"train": len(train[0]), "dev": len(dev[0]), "test": len(test[0])}, "used": "train"}
 
 
 def format_table(result):
     """Return the printed summary: per configuration, loss, saturated %, dead neurons; then the files written."""
     header = f"{'configuration':<24} {'loss start':>10} {'loss end':>9} {'saturated %':>11} {'dead':>9}"
-    lines = [header, "-" * len(header)]
+    data = result.data
+    lines = [f"data: {data['name']}, {data['contexts']['train']:,} training contexts of {data['block_size']} "
+             f"characters ({data['words']:,} names; the lecture's split: {data['split']})", ""] if data else []
+    lines += [header, "-" * len(header)]
     for run in result.runs:
         shown = run.final if run.key == "high_lr" else run.one_pass
         dead = f"{len(shown['dead'])}/{shown['n_neurons']}"
@@ -427,6 +441,9 @@ def format_table(result):
     names = ", ".join(os.path.basename(path) for path in result.figures.values())
     lines.append(textwrap.fill(names, width=100, initial_indent="  all: ", subsequent_indent="    "))
     if result.torch is not None:
-        lines += ["", *_torch_table(result.torch)]
-    lines += [f"report: {result.report}", f"took {result.seconds:.1f} s"]
+        from ._torch_section import torch_lines
+
+        lines += ["", *torch_lines(result.torch)]
+    lines += [f"report: {result.report}"] + ([f"numbers: {result.results}"] if result.results else [])
+    lines += [f"took {result.seconds:.1f} s"]
     return "\n".join(lines)

@@ -5,7 +5,7 @@ import string
 
 import pytest
 
-from micrograd_it.data import WORDS, build_char_dataset, char_vocab, make_circles, make_moons, make_spirals
+from micrograd_it.data import SHORT_NAMES, build_char_dataset, char_vocab, make_circles, make_moons, make_spirals
 
 
 @pytest.mark.parametrize("make", [make_moons, make_circles, make_spirals])
@@ -68,14 +68,14 @@ def test_bad_arguments_raise_value_error_naming_the_culprit(call, culprit):
     assert culprit in str(info.value)
 
 
-def test_word_list_is_a_few_hundred_unique_lowercase_names():
-    assert len(WORDS) >= 300 and len(set(WORDS)) == len(WORDS)
-    assert all(word and set(word) <= set(string.ascii_lowercase) for word in WORDS)
-    assert set("".join(WORDS)) == set(string.ascii_lowercase)
+def test_the_short_list_is_a_few_hundred_unique_lowercase_names():
+    assert len(SHORT_NAMES) >= 300 and len(set(SHORT_NAMES)) == len(SHORT_NAMES)
+    assert all(word and set(word) <= set(string.ascii_lowercase) for word in SHORT_NAMES)
+    assert set("".join(SHORT_NAMES)) == set(string.ascii_lowercase)
 
 
 def test_char_vocab_puts_the_dot_first():
-    stoi, itos = char_vocab(WORDS)
+    stoi, itos = char_vocab(SHORT_NAMES)
     assert itos == ["."] + list(string.ascii_lowercase)
     assert all(stoi[ch] == i for i, ch in enumerate(itos))
 
@@ -90,9 +90,9 @@ def test_build_char_dataset_matches_the_makemore_example():
 
 
 def test_build_char_dataset_has_one_row_per_character_plus_end():
-    X, Y = build_char_dataset(WORDS, block_size=4)
-    assert len(X) == len(Y) == sum(len(word) + 1 for word in WORDS)
-    assert all(len(context) == 4 for context in X) and Y.count(0) == len(WORDS)
+    X, Y = build_char_dataset(SHORT_NAMES, block_size=4)
+    assert len(X) == len(Y) == sum(len(word) + 1 for word in SHORT_NAMES)
+    assert all(len(context) == 4 for context in X) and Y.count(0) == len(SHORT_NAMES)
 
 
 # -- names.txt, shipped -------------------------------------------------------------------
@@ -140,3 +140,15 @@ def test_lecture_split_is_the_lectures_shuffle_and_cut():
     last = words[-1]
     assert test[1][-(len(last) + 1):] == [stoi[ch] for ch in last + "."]
     assert len(words[n2:]) == 32_033 - n2
+
+
+def test_the_makemore_models_default_data_is_the_lectures_training_split():
+    from micrograd_it.data import WORDS, lecture_split
+    from micrograd_it.makemore import char_dataset
+
+    X, Y, vocab_size = char_dataset()
+    _, itos, (X_train, Y_train), _, _ = lecture_split()
+    assert (X, Y, vocab_size) == (X_train, Y_train, len(itos)) and len(X) == 182_625
+    assert WORDS is SHORT_NAMES  # the short list's former name still works
+    X, Y, vocab_size = char_dataset(SHORT_NAMES)
+    assert len(X) == sum(len(word) + 1 for word in SHORT_NAMES) and vocab_size == 27

@@ -128,7 +128,7 @@ def test_every_numeric_option_refuses_hostile_values_in_one_line(capsys, tmp_pat
 # -- study sizes past the limits: refused at once, saying the limit --------------------------------------------------
 
 def test_a_batch_larger_than_the_data_set_is_refused_naming_its_size(capsys, tmp_path):
-    size = len(char_dataset()[0])  # the study's data set: every 3-character context of the word list
+    size = len(char_dataset()[0])  # the study's data set: the training contexts of names.txt (182,625)
     code, out, err = run_main(capsys, "study", "--batch", str(size + 1), "--out", str(tmp_path / "out"))
     assert_one_line_error(code, err, 2, "--batch", f"{size:,} samples")
     assert not (tmp_path / "out").exists()

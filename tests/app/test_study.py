@@ -1,5 +1,6 @@
 """The saturation study on tiny sizes: every file written, numbers that match the trace, reproducible."""
 
+import json
 import os
 import re
 from html.parser import HTMLParser
@@ -21,7 +22,7 @@ def tiny_run(tmp_path_factory):
 
 def test_every_file_is_written_and_nothing_else(tiny_run):
     written = set(os.listdir(tiny_run.out_dir))
-    expected = {"report.html", "activations.png", "loss_comparison.png", "dead_over_steps.png",
+    expected = {"report.html", "results.json", "activations.png", "loss_comparison.png", "dead_over_steps.png",
                 "high_lr_seeds.png", "high_lr_after_death.png"}
     for key in ("bad_init", "fixed_init", "high_lr"):
         expected |= {f"{key}_{kind}.png" for kind in
@@ -189,7 +190,14 @@ def test_worker_processes_give_the_numbers_and_files_of_one_process(tiny_run, tm
         ours, theirs = (open(os.path.join(folder, name), "rb").read() for folder in (alone.out_dir, tiny_run.out_dir))
         if name == "report.html":  # the page says how long the run took and in how many processes
             ours, theirs = (re.sub(rb"\d+(\.\d+)? s\b|\d+ process(es)?", b"", page) for page in (ours, theirs))
+        if name == "results.json":  # so does results.json, and the processes asked for
+            ours, theirs = (_without_timing(json.loads(data)) for data in (ours, theirs))
         assert ours == theirs, name
+
+
+def _without_timing(results):
+    del results["seconds"], results["processes"], results["options"]["processes"]
+    return results
 
 
 def test_each_seed_run_is_the_too_high_learning_rate_of_that_seed(tiny_run):

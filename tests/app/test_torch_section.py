@@ -1,5 +1,5 @@
-"""`micrograd-it study --torch`: the PyTorch section of the report and the table, one clear line when PyTorch is
-missing, and a default study (and the command) that never needs PyTorch."""
+"""`micrograd-it study --torch`: one clear line when PyTorch is missing, a default study (and the command) that
+never needs PyTorch, and the flags. The section itself: test_lecture_table.py."""
 
 import os
 import subprocess
@@ -10,7 +10,6 @@ import pytest
 from micrograd_it_app import study
 from micrograd_it_app.report import build_report
 
-from .test_report import check
 from .test_study import TINY
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -44,55 +43,13 @@ def test_the_default_study_runs_without_pytorch(tmp_path):
     assert out.split() == ["True", "False"]
 
 
-@pytest.fixture(scope="module")
-def torch_study(tmp_path_factory):
-    pytest.importorskip("torch", reason="PyTorch is not installed: the study's torch section needs it")
-    out_dir = str(tmp_path_factory.mktemp("study_torch"))
-    return study.run_study(out_dir, study.StudyOptions(torch=True, torch_steps=3, **TINY))
-
-
-def test_the_torch_section_is_written_into_its_subfolder(torch_study):
-    torch_dir = os.path.join(torch_study.out_dir, "torch")
-    written = sorted(os.listdir(torch_dir))
-    expected = sorted(os.path.basename(path) for path in torch_study.torch["figures"].values()) + sorted(
-        os.path.basename(path) for run in torch_study.torch["runs"] for path in run["figures"].values())
-    assert written == sorted(expected) and len(written) == 15
-    assert [run["steps"] for run in torch_study.torch["runs"]] == [3, 3, 1]
-    assert not any(line.startswith("wrote ") for line in torch_study.torch["printed"])
-
-
-def test_the_report_has_the_section_with_the_runs_numbers_and_figures(torch_study):
-    page = build_report(torch_study)
-    checker = check(page)
-    text = "".join(checker.text)
-    assert 'id="torch"' in page and "6. The same lesson in PyTorch" in text
-    bad, fixed, high = torch_study.torch["runs"]
-    assert f"{bad['init']['saturated_pct']:.1f}% of h has" in text.replace("\n", " ")
-    assert f"{high['dead_all_final']} on every one of the {torch_study.torch['n_contexts']} contexts" in \
-        " ".join(text.split())
-    embedded = {name for name in checker.figures if name}
-    for kind in ("hist_h", "hist_preact", "saturation_map"):
-        assert f"torch/bad_init_{kind}.png" in embedded
-    assert {"torch/high_lr_saturation_map.png", "torch/stats_over_training.png",
-            "torch/hist_over_training.png"} <= embedded
-    for line in torch_study.torch["printed"]:
-        assert " ".join(line.split()) in " ".join(text.split())
-
-
-def test_the_printed_table_has_the_torch_lines(torch_study):
-    table = study.format_table(torch_study)
-    assert "PyTorch, the seed at its size" in table
-    for run in torch_study.torch["runs"]:
-        assert f"{run['title']:<30}" in table and f"{run['dead_all_final']} / 200" in table
-
-
 def test_a_study_without_torch_has_no_torch_section(tmp_path):
     from .test_report import fake_result
 
     result = fake_result(tmp_path)
     page = build_report(result)
     assert 'id="torch"' not in page and "PyTorch" not in page
-    assert "PyTorch" not in study.format_table(result)
+    assert "lecture (torch)" not in study.format_table(result)
 
 
 def test_the_torch_flags_reach_the_options():
@@ -101,4 +58,4 @@ def test_the_torch_flags_reach_the_options():
     options = study.StudyOptions.from_args(cli.build_parser().parse_args(["study", "--torch", "--torch-steps", "7"]))
     assert options.torch is True and options.torch_steps == 7
     default = study.StudyOptions.from_args(cli.build_parser().parse_args(["study"]))
-    assert default.torch is False and default.torch_steps == 10_000
+    assert default.torch is False and default.torch_steps == 200_000  # the lecture's steps
