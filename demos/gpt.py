@@ -32,8 +32,11 @@ def summary(history):
     for layer, width in enumerate(history[0]["n_neurons"]):
         counts = [len(entry["dead"][layer]) for entry in history]
         ever = sorted(set().union(*(entry["dead"][layer] for entry in history)))
+        tail = history[-max(1, len(history) // 10):]
+        stayed = set.intersection(*(set(entry["dead"][layer]) for entry in tail))
         lines.append(f"dead ReLU neurons of layer {layer} (of {width}) per step: median {statistics.median(counts):g}, "
-                     f"max {max(counts)}, at the last step {counts[-1]}; {len(ever)} neurons were dead on some step")
+                     f"max {max(counts)}, at the last step {counts[-1]}; {len(ever)} neurons were dead on some step, "
+                     f"{len(stayed)} on every one of the last {len(tail)} steps")
     peaked = sum(entry["peaked_rows"] for entry in history)
     rows = sum(entry["attention_rows"] for entry in history)
     last = history[-len(history) // 10 or -1:]
@@ -63,7 +66,8 @@ def main(out_dir, steps=200, seed=0, samples=10, temperature=0.5):
     print(f"trained in {time.perf_counter() - started:.1f} s")
     for line in summary(history):
         print(line)
-    print(f"samples (temperature {temperature:g}):", ", ".join(sample_names(model, itos, samples, seed, temperature)))
+    names = sample_names(model, itos, samples, seed, temperature)
+    print(f"samples (temperature {temperature:g}):", ", ".join(name or "(empty)" for name in names))
 
     paths = [save_figure(gpt_training(history), os.path.join(out_dir, "gpt_training.png"))]
     ax = stats_over_steps(recorder, "dead")
