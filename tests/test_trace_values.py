@@ -233,3 +233,13 @@ def test_an_interrupt_while_entering_leaves_tracing_as_it_was(monkeypatch):
     with tr:  # it was never entered, so it can be now
         Value(1.0).relu()
     assert [layer.n_neurons for layer in tr.layers] == [1]
+
+
+def test_a_node_made_by_hand_is_not_an_activation_whatever_its_makers_name():
+    def relu(x):  # microgpt's way: the value and the derivative, computed here
+        return Value(max(0.0, x.data), (x,), (float(x.data > 0),))
+    with trace_values() as tr:
+        out = relu(Value(0.5))
+        Value(0.5).relu()
+    assert out._op == "relu" and out.op == "custom"
+    assert [(layer.activation, layer.n_samples * layer.n_neurons) for layer in tr.layers] == [("relu", 1)]
