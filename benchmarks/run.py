@@ -3,6 +3,7 @@
     python benchmarks/run.py            # 5 rounds, every workload (several minutes)
     python benchmarks/run.py --quick    # 3 rounds, smaller chains, the seed layer once (~2 minutes)
     python benchmarks/run.py --docs     # the full run, its tables also written into docs/performance.md
+    python benchmarks/run.py --only gpt # the GPT lesson's training step only (gpt.py), its table printed
 
 Rules: every sample runs in a fresh process that imports only its own engine
 (sample.py); the engines are interleaved round by round, so that a slow
@@ -37,6 +38,9 @@ W1_ENGINES = ["micrograd", "micrograd_it", "micrograd_it gc paused", SOURCE, "mi
 BUILD_ENGINES = ["micrograd", "micrograd_it", SOURCE]
 STEPS = {"micrograd": 3, "torch 0-d": 3, "tape (numpy)": 20, "numpy by hand": 50, "floats by hand": 10}
 SEED_ENGINES = ["micrograd", "micrograd_it", "tape (python)", "tape (numpy)", "numpy by hand"]
+GPT_REFERENCE = "reference (microgpt style)"
+GPT_ENGINES = [GPT_REFERENCE, "micrograd_it", SOURCE]
+GPT_STEPS = {GPT_REFERENCE: 3, SOURCE: 5, "micrograd_it": 10}
 
 
 def sample(workload, engine, number=0, steps=5):
@@ -72,6 +76,43 @@ def cross_check(engines, batch):
             verdicts[engine] = "ok" if gradients_agree(result, reference) else "WRONG GRADIENTS"
         print(f"  gradients of {engine:<22} {verdicts[engine]}", flush=True)
     return verdicts
+
+
+def gpt_cross_check():
+    """Return {engine: "ok" | reason} for the GPT step's loss and gradients against the reference Value."""
+    reference = sample("gpt-grads", GPT_REFERENCE)
+    verdicts = {}
+    for engine in GPT_ENGINES:
+        result = sample("gpt-grads", engine)
+        if "error" in result:
+            verdicts[engine] = result["error"]
+        else:
+            verdicts[engine] = "ok" if gradients_agree(result, reference) else "WRONG GRADIENTS"
+        print(f"  gradients of {engine:<28} {verdicts[engine]}", flush=True)
+    return verdicts
+
+
+def gpt_jobs(engines):
+    """The GPT workload's jobs: one sample per engine and round."""
+    return [(("gpt", e, 0), "gpt", e, 0, GPT_STEPS[e]) for e in engines]
+
+
+def gpt_section(results, engines):
+    """Rows of ms per GPT training step and the speed-up over the reference Value, per round."""
+    out = ["", "### GPT: the GPT lesson's training step (one name: forward, backward, Adam), "
+           "the same model code on each Value class",
+           "| engine | ms per step (total / steps), median (min-max) | vs the reference (same rounds) |",
+           "|---|---|---|"]
+    base = [mean_step_ms(r) if "total_ms" in r else None for r in results[("gpt", GPT_REFERENCE, 0)]]
+    for engine in engines:
+        samples = results[("gpt", engine, 0)]
+        if any("error" in r for r in samples):
+            out.append(f"| {engine} | {samples[0].get('error')} | - |")
+            continue
+        ms = [mean_step_ms(r) for r in samples]
+        ratios = [b / m for b, m in zip(base, ms) if b is not None]
+        out.append(f"| {engine} | {spread(ms)} | {spread(ratios)}x |")
+    return out
 
 
 def spread(numbers):
@@ -162,9 +203,14 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="3 rounds, chains up to 100k, seed layer once")
     parser.add_argument("--rounds", type=int, help="rounds of interleaved samples (default 5, quick 3)")
     parser.add_argument("--json", help="also write every raw result to this JSON file")
+    parser.add_argument("--only", choices=["gpt"], help="run one workload only (its table is printed, not written)")
     parser.add_argument("--docs", nargs="?", const=DOCS, metavar="PATH",
                         help=f"also put the tables into PATH between its benchmark markers (default {DOCS})")
     args = parser.parse_args(argv)
+    if args.only and args.docs:
+        parser.error("--only prints one table; --docs writes the whole run")
+    if args.only == "gpt":
+        return main_gpt(args)
     if args.docs:  # fail now, not after minutes of timing
         replace_section(open(args.docs, encoding="utf-8").read(), "")
     rounds = args.rounds or (3 if args.quick else 5)
@@ -182,6 +228,11 @@ def main(argv=None):
     jobs += [(("chain", e, n), "chain", e, n, 1) for e in ("micrograd", "micrograd_it") for n in chain_sizes
              if not (e == "micrograd" and n > 10_000)]  # micrograd already fails at 1k
     jobs += [(("build", e, 0), "build", e, 0, 1) for e in BUILD_ENGINES]
+    print("Cross-check of the GPT step's gradients against the reference Value:", flush=True)
+    gpt_verdicts = gpt_cross_check()
+    gpt_engines = [e for e in GPT_ENGINES if gpt_verdicts[e] == "ok"]
+    if GPT_REFERENCE in gpt_engines:
+        jobs += gpt_jobs(gpt_engines)
     print("Timing:", flush=True)
     results = run_rounds(jobs, rounds)
     memory_jobs = [(("memory", e, 0), "memory", e, 0, 1) for e in ("micrograd", "micrograd_it")]
@@ -191,6 +242,8 @@ def main(argv=None):
     results[("study", "micrograd_it", 0)] = time_study(1 if args.quick else 3)
     loads = (load_before, os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
     text = report(results, w1_engines, verdicts, chain_sizes, scaling, batches, rounds, started, args.quick, loads)
+    if GPT_REFERENCE in gpt_engines:
+        text = text.replace("\nTotal wall time", "\n".join(gpt_section(results, gpt_engines)) + "\n\nTotal wall time")
     print(text)
     if args.docs:
         from micrograd_it.files import atomic_write
@@ -198,6 +251,30 @@ def main(argv=None):
         with open(args.docs, encoding="utf-8") as page:
             atomic_write(args.docs, replace_section(page.read(), text.strip()))
         print(f"wrote the tables into {args.docs}")
+    if args.json:
+        from micrograd_it.files import atomic_write
+
+        atomic_write(args.json, json.dumps({" | ".join(map(str, k)): v for k, v in results.items()}, indent=1))
+
+
+def main_gpt(args):
+    """`--only gpt`: the GPT workload's cross-check and rounds; print its table with the date and load."""
+    rounds = args.rounds or (3 if args.quick else 5)
+    started = time.time()
+    load_before = os.getloadavg()[0]
+    print(f"# micrograd_it benchmarks: GPT only, {rounds} rounds", flush=True)
+    verdicts = gpt_cross_check()
+    engines = [e for e in GPT_ENGINES if verdicts[e] == "ok"]
+    if GPT_REFERENCE not in engines:
+        raise SystemExit(f"the reference Value failed: {verdicts[GPT_REFERENCE]}")
+    results = run_rounds(gpt_jobs(engines), rounds)
+    out = [f"\n## GPT workload ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+           f"`python benchmarks/run.py --only gpt`, {rounds} rounds)", "",
+           f"Machine: {machine()}; load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; "
+           f"micrograd_it {engine_build()}."]
+    out += gpt_section(results, engines)
+    out.append(f"\nTotal wall time {time.time() - started:.0f} s.")
+    print("\n".join(out))
     if args.json:
         from micrograd_it.files import atomic_write
 

@@ -6,7 +6,9 @@ collector then scans, slowing every pure-Python engine).
 
 Workloads: ``w1`` (N = batch; times `STEPS` training steps back to back
 after one warm-up step), ``w1-grads`` (loss and gradients at the start, for
-the cross-check), ``chain`` (N = op nodes), ``build``, ``memory``, ``seed``.
+the cross-check), ``chain`` (N = op nodes), ``build``, ``memory``, ``seed``, ``gpt`` (the GPT
+lesson's training step: `STEPS` steps after a warm-up; ENGINE "micrograd_it" or "reference (microgpt
+style)") and ``gpt-grads`` (its loss and gradients on the first name, for the cross-check).
 """
 
 import gc
@@ -46,6 +48,10 @@ def main(argv):
     try:
         if workload == "w1":
             result = time_w1(engine, number, steps)
+        elif workload in ("gpt", "gpt-grads"):
+            import gpt
+
+            result = gpt.time_steps(engine, steps) if workload == "gpt" else gpt.grads(engine)
         elif workload == "w1-grads":
             import w1
 

@@ -1,4 +1,4 @@
-"""Stochastic gradient descent, recording the update:data ratio of every parameter group.
+"""Optimisers: SGD (recording the update:data ratio of every parameter group) and Adam.
 
     opt = SGD(net, lr=0.1)
     for step in range(100):
@@ -18,7 +18,7 @@ import numbers
 
 from .engine import Value
 
-__all__ = ["SGD", "group_name"]
+__all__ = ["SGD", "Adam", "group_name"]
 
 _run = collections.deque(maxlen=0).extend  # runs an iterator to its end in one call into C
 
@@ -63,22 +63,25 @@ def _named(params):
     return list(named)
 
 
-def _check_knob(value, what, allow_zero):
-    """Return `value` as a float, or raise TypeError (not a number) / ValueError (NaN, infinite, negative) naming it."""
+def _check_knob(value, what, allow_zero, owner="SGD", below_one=False):
+    """Return `value` as a float, or raise TypeError (not a number) / ValueError (NaN, infinite, negative,
+    or >= 1 when `below_one`) naming it."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"SGD {what} must be a number, got {_describe(value)}")
+        raise TypeError(f"{owner} {what} must be a number, got {_describe(value)}")
     try:
         number = float(value)
     except OverflowError:  # an int too large for a float
-        raise ValueError(f"SGD {what} must be a finite number, got an int of {value.bit_length()} bits") from None
+        raise ValueError(f"{owner} {what} must be a finite number, got an int of {value.bit_length()} bits") from None
     if not math.isfinite(number):
-        raise ValueError(f"SGD {what} must be a finite number, got {_describe(value)}")
+        raise ValueError(f"{owner} {what} must be a finite number, got {_describe(value)}")
     if number < 0.0 or (number == 0.0 and not allow_zero):
-        raise ValueError(f"SGD {what} must be {'>=' if allow_zero else '>'} 0, got {value!r}")
+        raise ValueError(f"{owner} {what} must be {'>=' if allow_zero else '>'} 0, got {value!r}")
+    if below_one and number >= 1.0:
+        raise ValueError(f"{owner} {what} must be < 1, got {value!r}")
     return number
 
 
-def _knob(what, allow_zero):
+def _knob(what, allow_zero, owner="SGD"):
     """A property that checks every value assigned to it, in __init__ and later (``opt.lr = 0.01``)."""
     slot = "_" + what
 
@@ -86,8 +89,8 @@ def _knob(what, allow_zero):
         return getattr(self, slot)
 
     def set(self, value):
-        setattr(self, slot, _check_knob(value, what, allow_zero))
-    return property(get, set, doc=f"SGD's {what}; assigning a value checks it (TypeError / ValueError naming it).")
+        setattr(self, slot, _check_knob(value, what, allow_zero, owner))
+    return property(get, set, doc=f"{owner}'s {what}; assigning a value checks it (TypeError / ValueError naming it).")
 
 
 def _std(numbers_):
@@ -176,4 +179,82 @@ class SGD:
     def zero_grad(self):
         """Set every parameter's grad to 0.0; return None."""
         for _, value in self.named:
+            value.grad = 0.0
+
+
+def _named_scalars(params):
+    """[(name, parameter)] from a Module, a model with named_parameters(), a list of parameters or of
+    (name, parameter). A parameter is our Value or any object with numbers `data` and `grad` (another
+    scalar Value class, e.g. microgpt's): Adam reads and writes only those two."""
+    if hasattr(params, "named_parameters"):
+        named = list(params.named_parameters())
+    elif isinstance(params, (list, tuple)):
+        named = [item if isinstance(item, tuple) else (f"params.{i}", item) for i, item in enumerate(params)]
+    else:
+        raise TypeError(f"Adam params must be a model, a list of Values or of (name, Value), got {_describe(params)}")
+    if not named:
+        raise ValueError("Adam got no parameters to optimize")
+    for name, value in named:
+        if not isinstance(value, Value) and not all(
+                isinstance(getattr(value, slot, None), numbers.Real) for slot in ("data", "grad")):
+            raise TypeError(f"Adam parameter {name!r} must be a Value (numbers data and grad), got {_describe(value)}")
+    return named
+
+
+class Adam:
+    """Adam (Kingma and Ba; PyTorch's formulation with eps added to the corrected root):
+
+    m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2;
+    data -= lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps), t = 1, 2, ...
+
+    `lr` may be changed between steps (a learning-rate schedule: ``opt.lr = base * (1 - t / T)``);
+    each assignment is checked. `params` as SGD's, or the parameters of any scalar Value class
+    with `data` and `grad` (see `_named_scalars`). Raises TypeError / ValueError naming a bad argument.
+    """
+
+    lr = _knob("lr", allow_zero=False, owner="Adam")
+
+    def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8):
+        self.named = _named_scalars(params)
+        self._params = [value for _, value in self.named]
+        self.lr = lr
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"Adam betas must be a pair of numbers, got {_describe(betas)}")
+        self.betas = tuple(_check_knob(beta, f"beta{i + 1}", True, "Adam", below_one=True) for i, beta in enumerate(betas))
+        self.eps = _check_knob(eps, "eps", allow_zero=False, owner="Adam")
+        self.m = [0.0] * len(self._params)
+        self.v = [0.0] * len(self._params)
+        self.steps = 0
+
+    def step(self):
+        """Update every parameter's data in place (no graph is built); return None.
+
+        All or nothing, as SGD's step: the new data and moments are computed and checked first;
+        OverflowError naming the parameter when one would not be finite, and then nothing changes
+        (data, m, v, steps). The writes run in one call into C that Ctrl-C cannot cut in half.
+        """
+        beta1, beta2 = self.betas
+        lr, eps, t = self.lr, self.eps, self.steps + 1
+        correction1, correction2 = 1.0 - beta1**t, 1.0 - beta2**t
+        new_data, new_m, new_v = [], [], []
+        for (name, value), m, v in zip(self.named, self.m, self.v):
+            g = value.grad
+            m = beta1 * m + (1.0 - beta1) * g
+            v = beta2 * v + (1.0 - beta2) * g * g
+            data = value.data - lr * (m / correction1) / (math.sqrt(v / correction2) + eps)
+            if not (math.isfinite(m) and math.isfinite(v) and math.isfinite(data)):
+                raise OverflowError(f"Adam step would make {name!r} non-finite (data {value.data!r}, grad {g!r}, "
+                                    f"lr {lr!r}); nothing was changed")
+            new_data.append(data)
+            new_m.append(m)
+            new_v.append(v)
+        # One call into C runs every write, so no signal handler (Ctrl-C) can run between them.
+        _run(itertools.chain(
+            map(setattr, self._params, itertools.repeat("data"), new_data),
+            map(setattr, [self, self, self], ["m", "v", "steps"], [new_m, new_v, t]),
+        ))
+
+    def zero_grad(self):
+        """Set every parameter's grad to 0.0; return None."""
+        for value in self._params:
             value.grad = 0.0

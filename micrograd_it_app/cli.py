@@ -12,6 +12,7 @@ import argparse
 import ast
 import importlib
 import importlib.util
+import inspect
 import os
 import sys
 
@@ -27,7 +28,7 @@ __all__ = ["main", "DEMOS", "demo_summary"]
 
 PROG = "micrograd-it"
 DEMO_PACKAGE = "micrograd_it_demos"  # the demos/ folder, installed under this name (see setup.cfg)
-DEMOS = ["neuron_graph", "activations", "saturation", "moons", "dead_relu", "char_mlp", "makemore_torch"]
+DEMOS = ["neuron_graph", "activations", "saturation", "moons", "dead_relu", "char_mlp", "makemore_torch", "gpt"]
 EXPRESSION_COMMANDS = ("graph", "explore")  # their first argument is an expression, which may start with "-"
 MAX_SEED = 2**32 - 1  # what every generator of the study takes (PyTorch's too, for --torch)
 
@@ -117,6 +118,8 @@ def build_parser():
     demo.add_argument("name", nargs="?", help="demo name")
     demo.add_argument("--list", action="store_true", help="list the demos")
     demo.add_argument("--out", type=_path, default=None, help="output folder (default: micrograd-it-out/NAME)")
+    demo.add_argument("--steps", type=_positive_int, default=None,
+                      help="training steps, for a demo that trains (e.g. gpt: default 200, microgpt's run is 1000)")
     demo.set_defaults(run=_run_demo)
 
     graph = commands.add_parser("graph", help='draw the graph of an expression, e.g. "tanh(x*w + b)" x=2 w=-3 b=6.9')
@@ -269,10 +272,13 @@ def _run_demo(args):
         return 0
     if args.name not in DEMOS:
         raise UserError(f"unknown demo {quote(args.name)}; the demos are: {', '.join(DEMOS)}")
-    out_dir = prepare_out_dir(args.out or os.path.join("micrograd-it-out", args.name))
     module = _import(f"{DEMO_PACKAGE}.{args.name}", what=f"demo {args.name}")
+    options = {} if args.steps is None else {"steps": args.steps}
+    if options and "steps" not in inspect.signature(module.main).parameters:
+        raise UserError(f"demo {quote(args.name)} does not train: it takes no --steps")
+    out_dir = prepare_out_dir(args.out or os.path.join("micrograd-it-out", args.name))
     with lock_out_dir(out_dir):
-        module.main(out_dir)
+        module.main(out_dir, **options)
     return 0
 
 

@@ -49,3 +49,13 @@ def test_an_engine_named_python_source_runs_with_micrograd_it_pure(monkeypatch):
     assert run.sample("w1", run.SOURCE, 64) == run.sample("w1", "micrograd_it", 64) == {"ok": 1}
     assert seen == [("micrograd_it", "1"), ("micrograd_it", None)]
     assert run.SOURCE in run.W1_ENGINES and run.SOURCE in run.BUILD_ENGINES
+
+
+def test_the_gpt_table_gives_each_engine_its_speed_up_over_the_reference_round_by_round():
+    # round 1: reference 100 ms a step, ours 10 (10x); round 2: reference 60, ours 4 (15x)
+    results = {("gpt", run.GPT_REFERENCE, 0): [{"total_ms": 300.0, "steps": 3}, {"total_ms": 180.0, "steps": 3}],
+               ("gpt", "micrograd_it", 0): [{"total_ms": 100.0, "steps": 10}, {"total_ms": 40.0, "steps": 10}]}
+    rows = run.gpt_section(results, [run.GPT_REFERENCE, "micrograd_it"])
+    assert rows[-1] == "| micrograd_it | 7.00 (4.00-10.0) | 12.5 (10.0-15.0)x |"
+    assert rows[-2] == f"| {run.GPT_REFERENCE} | 80.0 (60.0-100) | 1.00 (1.00-1.00)x |"
+    assert run.SOURCE in run.GPT_ENGINES and set(run.GPT_STEPS) == set(run.GPT_ENGINES)

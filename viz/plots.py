@@ -18,11 +18,12 @@ Conventions, the same for every function:
 
 The figures live in small modules: plots_gallery, plots_hist, plots_saturation,
 plots_training, plots_boundary, plots_stats (training watched step by step, from a
-`micrograd_it.recorder.StatsRecorder`); this one gathers them.
+`micrograd_it.recorder.StatsRecorder`), plots_gpt (the GPT lesson's run); this one gathers them.
 """
 
 from .plots_boundary import decision_boundary
 from .plots_gallery import activation_gallery
+from .plots_gpt import gpt_training
 from .plots_hist import activation_hist, grad_hist, preact_hist
 from .plots_saturation import saturation_map, saturation_mask
 from .plots_stats import activation_stats, hist_over_steps, stats_over_steps
@@ -42,4 +43,5 @@ __all__ = [
     "stats_over_steps",
     "activation_stats",
     "hist_over_steps",
+    "gpt_training",
 ]

@@ -219,6 +219,7 @@ TINY_DEMOS = {
     "moons": {"steps": 2},
     "dead_relu": {"steps": 2},
     "char_mlp": {"steps": 2, "batch": 2, "hidden": 3, "n_words": 2},
+    "gpt": {"steps": 2, "samples": 2},
 }
 
 
@@ -233,6 +234,14 @@ def test_demo_runs_and_writes_what_it_says(name, tmp_path, capsys):
     for path in written:
         assert open(path, "rb").read(8).startswith(b"\x89PNG")
         assert f"wrote {path}" in out
+
+
+def test_demo_steps_reach_a_demo_that_trains_and_are_refused_by_one_that_does_not(capsys, tmp_path):
+    code, out, err = run_main(capsys, "demo", "gpt", "--steps", "2", "--out", str(tmp_path / "gpt"))
+    assert code == 0 and "step     2/2 |" in out and "gpt_training.png" in out
+    code, out, err = run_main(capsys, "demo", "activations", "--steps", "2", "--out", str(tmp_path / "a"))
+    assert_one_line_error(code, err, 1, "takes no --steps")
+    assert not (tmp_path / "a").exists()
 
 
 def test_demo_runs_as_a_plain_script(tmp_path):

@@ -34,6 +34,7 @@ NOT_LAYER_TRACES = {
     "stats_over_steps": "a StatsRecorder (fed with torch traces below)",
     "activation_stats": "a StatsRecorder (fed with torch traces below)",
     "hist_over_steps": "a StatsRecorder (fed with torch traces below)",
+    "gpt_training": "the GPT lesson's history of plain numbers (tests/viz/test_plots_gpt.py)",
 }
 
 
