@@ -15,6 +15,7 @@ import numbers
 
 import numpy as np
 
+from micrograd_it.catalogue import ACTIVATIONS
 from micrograd_it.optim import group_name
 
 from ._arrays import _tensor_to_numpy as tensor_to_numpy
@@ -90,11 +91,27 @@ def _grads(layer):
         return None
 
 
+def saturated_flags(layer, threshold):
+    """samples x neurons bools: where the layer's neuron is saturated, by its activation's rule.
+
+    A layer of lists (net.trace()'s, trace_values()'s) whose activation has its own rule in the catalogue
+    (tanh, sigmoid) gets that rule applied to whole arrays: the catalogue writes it elementwise for the
+    torch traces, and one numpy call costs a fraction of a Python call per (sample, neuron). Every other
+    layer answers through its own saturated(). Tests compare both with the layer's dead() and summary().
+    """
+    op = ACTIVATIONS.get(layer.activation)
+    rule = op.activation.saturated if op is not None else None
+    if rule is not None and not hasattr(layer, "step_stats"):  # step_stats: a torch layer, tensorised already
+        return np.asarray(rule(np.asarray(layer.preact, dtype=float), np.asarray(layer.act, dtype=float),
+                               threshold), dtype=bool)
+    return _numpy(layer.saturated(threshold), bool)
+
+
 def layer_numbers(layer, threshold, loss):
     """Return the LayerNumbers of one traced layer, or None when it recorded no sample this step."""
     if layer.n_samples == 0 or layer.n_neurons == 0:
         return None
-    flags = _numpy(layer.saturated(threshold), bool).reshape(layer.n_samples, layer.n_neurons)
+    flags = saturated_flags(layer, threshold).reshape(layer.n_samples, layer.n_neurons)
     return LayerNumbers(layer.name, layer.activation, flags, _grads(layer), 0.0 if loss is None else loss)
 
 
