@@ -37,5 +37,6 @@ __version__ = "0.1.0"
 # Networks and training (standard library only, like the engine).
 from .nn import MLP, Embedding, Layer, Module, Neuron  # noqa: E402
 from .optim import SGD  # noqa: E402
+from .trace_values import trace_values  # noqa: E402
 
-__all__ += ["Module", "Neuron", "Layer", "MLP", "Embedding", "SGD"]
+__all__ += ["Module", "Neuron", "Layer", "MLP", "Embedding", "SGD", "trace_values"]

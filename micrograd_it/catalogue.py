@@ -19,9 +19,12 @@ tests). This module imports nothing of the engine.
 from collections.abc import Mapping
 
 __all__ = ["CATALOGUE", "OpDef", "Domain", "Param", "Activation", "unary", "binary", "unregister",
-           "PRODUCT", "watch", "View", "ACTIVATIONS", "table"]
+           "PRODUCT", "CUSTOM", "watch", "View", "ACTIVATIONS", "table"]
 
 CATALOGUE = {}  # op name -> OpDef, in the order the ops were registered
+# The op name of a node made by hand, ``Value(data, children, local_grads)`` (microgpt's way):
+# it has no entry here (no rule, only the local derivatives it was given), so no op may take the name.
+CUSTOM = "custom"
 _watchers = []  # (on_register, on_unregister): the engine makes and removes Value's methods
 _version = [0]  # bumped on every change, so that a View knows when to rebuild
 
@@ -200,6 +203,8 @@ def register(definition):
     """
     if definition.name in CATALOGUE or not definition.name:
         raise ValueError(f"op name {definition.name!r} is empty or already in the catalogue")
+    if definition.name == CUSTOM:
+        raise ValueError(f"op name {CUSTOM!r} is reserved for nodes made by Value(data, children, local_grads)")
     taken = {name for entry in CATALOGUE.values() for name in (entry.method, entry.reflected) if name}
     if definition.method in taken or (definition.reflected and definition.reflected in taken):
         raise ValueError(f"op {definition.name!r}: method {definition.method!r} is already another op's")

@@ -27,6 +27,7 @@ import itertools
 import math
 import numbers
 import operator
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, Final, Optional
@@ -35,7 +36,7 @@ from . import ops as _ops  # noqa: F401  (registers every op in the catalogue)
 from ._modes import ScopedMode
 from ._mypyc import mypyc_attr
 from ._operators import _Operators
-from .catalogue import PRODUCT, watch
+from .catalogue import CUSTOM, PRODUCT, watch
 
 __all__ = ["Value", "Op", "no_grad", "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled", "AnomalyError"]
 
@@ -91,6 +92,24 @@ class _GradSwitch:
 
 
 _grad: Final = _GradSwitch()
+
+
+class _TraceSwitch:
+    """The activation ops' hook for `micrograd_it.trace_values`: ``anywhere`` is True while a
+    trace_values() block is open in some thread or task, and then every activation op (relu,
+    tanh... what the catalogue marks as one) calls ``record(preact, act, op)`` after making its
+    node; the recorder decides whether this context is tracing. Off, it costs one read per op."""
+
+    __slots__ = ("anywhere", "record")
+    anywhere: bool
+    record: Any
+
+    def __init__(self) -> None:
+        self.anywhere = False
+        self.record = None
+
+
+_tracing: Final = _TraceSwitch()
 _open_no_grad_blocks = 0
 _no_grad_lock = threading.Lock()
 _innermost_no_grad: Final = _no_grad.innermost_block
@@ -176,6 +195,11 @@ def _check_real(number, what):
     return float(number)
 
 
+# The default of Value()'s children and local_grads: compared by identity, so that the
+# common ``Value(2.0)`` costs one comparison each (the empty tuple is a single object).
+_NO_INPUTS: Final[tuple] = ()
+
+
 @mypyc_attr(allow_interpreted_subclasses=True)
 class Value(_Operators):
     """A scalar that remembers how it was computed, so that `backward()` can find its gradient.
@@ -183,6 +207,14 @@ class Value(_Operators):
     Public attributes: ``data`` (float), ``grad`` (float, starts at 0.0),
     ``label`` (str), ``op`` (name of the op that made it, ``""`` for a leaf) and
     ``children`` (the Values it was made from).
+
+    ``Value(data)`` makes a leaf; ``Value(data, label="x")`` (or the older
+    ``Value(data, "x")``) names it. ``Value(data, children, local_grads)`` makes a
+    node by hand, as micrograd's and microgpt's custom ops do
+    (``Value(t, (self,), (1 - t**2,))``): at most two children (this engine's
+    nodes hold two inputs), one local derivative d data / d child per child. Its
+    op is ``"custom"``, shown as the name of the function that made it.
+    Raises TypeError/ValueError naming what is wrong.
     """
 
     # _x, _y: the op's inputs (None when absent); _dx, _dy: the local
@@ -204,9 +236,14 @@ class Value(_Operators):
     # numpy scalars defer to our reflected ops instead of building object arrays.
     __array_ufunc__: ClassVar[None] = None
 
-    def __init__(self, data: Any, label: Any = "") -> None:  # Any: the checks below name a wrong type
+    def __init__(self, data: Any, children: Any = _NO_INPUTS, local_grads: Any = _NO_INPUTS,
+                 label: Any = "") -> None:  # Any: the checks below name a wrong type
         if type(data) is not float:  # floats, the common case, skip the slower numbers.Real check
             data = _check_real(data, "Value()")
+        if children is not _NO_INPUTS or local_grads is not _NO_INPUTS:
+            # A node made by hand (microgpt's way), or the old ``Value(2.0, "x")``: see _init_given.
+            _init_given(self, data, children, local_grads, label)
+            return
         if not math.isfinite(data):
             raise ValueError(f"Value() needs a finite number, got {data!r} (label {label!r})")
         if not isinstance(label, str):
@@ -257,6 +294,16 @@ class Value(_Operators):
         return (self._dx, self._dy)
 
     @property
+    def _children(self) -> tuple[Value, ...]:
+        """microgpt's name for `children`: the Values this one was computed from."""
+        return self.children
+
+    @property
+    def _local_grads(self) -> tuple[float, ...]:
+        """microgpt's name for `local_grads`: d self / d child, one per child."""
+        return self.local_grads
+
+    @property
     def is_leaf(self) -> bool:
         """True when this Value was not made by an op (an input, a parameter, a constant)."""
         return self._x is None
@@ -270,6 +317,8 @@ class Value(_Operators):
         from ._html_repr import table
 
         op = " ".join([self.op] + [f"{param:g}" for param in self.op_params])  # "**" and its exponent: "** 3"
+        if self.op == CUSTOM:  # made by Value(data, children, local_grads): its maker's name too
+            op = f"{self._op} ({CUSTOM})"
         return table(("label", "data", "grad", "op"),
                      [(self.label or "-", f"{self.data:.6g}", f"{self.grad:.6g}", op or "leaf")])
 
@@ -376,6 +425,103 @@ def _as_value(other: object) -> Value:
     return Value(other)
 
 
+# -- nodes made by hand: Value(data, children, local_grads) ------------------------
+#
+# micrograd's and microgpt's way to add an op: compute the value and the local
+# derivatives yourself and hand them over, ``Value(t, (self,), (1 - t**2,))``.
+# The node is an ordinary one (the same slots, the same backward); its Op is named
+# "custom" (it has no rule in the catalogue: its local derivatives are numbers fixed
+# here, so a replay cannot recompute them) and is shown as the name of the function
+# that made it, so a graph reads ``silu`` where the learner wrote ``def silu(self)``.
+
+def _init_given(node: Value, data: float, children: Any, local_grads: Any, label: Any) -> None:
+    """Fill in `node` from Value()'s second and third arguments (see Value); raise naming the culprit."""
+    if isinstance(children, str):  # the older Value(data, "label")
+        if local_grads is not _NO_INPUTS or label != "":
+            raise TypeError(f"Value() takes a label once: as its second argument ({children!r}) or as label=,"
+                            " and no local_grads after it")
+        children, label = (), children
+    if not isinstance(label, str):
+        raise TypeError(f"Value() label must be a str, got {_describe(label)}")
+    if not _isfinite(data):
+        raise ValueError(f"Value() needs a finite number, got {data!r} (label {label!r})")
+    inputs, locals_ = _check_given(children, local_grads)
+    node.data = data
+    node.grad = 0.0
+    node.label = label
+    node._pending = 0
+    node._operation = LEAF
+    node._x = node._y = None
+    node._dx = node._dy = 0.0
+    if inputs and is_grad_enabled():  # under no_grad(), as every op, it makes a leaf
+        node._operation = _custom_op(_maker_name())
+        node._x, node._dx = inputs[0], locals_[0]
+        if len(inputs) == 2:
+            node._y, node._dy = inputs[1], locals_[1]
+
+
+def _check_given(children: Any, local_grads: Any) -> tuple[list, list]:
+    """Return (children, local derivatives as floats) of a node made by hand; TypeError/ValueError naming the culprit."""
+    for what, given in (("children", children), ("local_grads", local_grads)):
+        if not isinstance(given, (tuple, list)):
+            raise TypeError(f"Value() {what} must be a tuple (or list), got {_describe(given)}")
+    if len(children) > 2:
+        raise ValueError(f"Value() got {len(children)} children, but this engine's nodes hold at most two inputs;"
+                         " build the op from steps of one or two inputs (a + b + c is (a + b) + c)")
+    if len(local_grads) != len(children):
+        raise ValueError(f"Value() got {len(children)} child(ren) and {len(local_grads)} local_grads:"
+                         " it needs one local derivative d(data)/d(child) per child")
+    inputs = list(children)
+    for index, child in enumerate(inputs):
+        if not isinstance(child, Value):
+            raise TypeError(f"Value() children[{index}] must be a Value, got {_describe(child)}")
+    locals_ = []
+    for index, local in enumerate(local_grads):
+        # A bool is taken as the 0 or 1 it is here: ``(x > 0,)`` is a common way to write relu's derivative.
+        number = float(local) if isinstance(local, bool) else _check_real(local, f"Value() local_grads[{index}]")
+        if not _isfinite(number):
+            raise ValueError(f"Value() local_grads[{index}] needs a finite number, got {number!r}")
+        locals_.append(number)
+    return inputs, locals_
+
+
+# How a node made inside an operator method shows its op (a subclass may write ops microgpt's way).
+_DUNDER_TEXT: Final = {
+    "__add__": "+", "__radd__": "+", "__sub__": "-", "__rsub__": "-", "__mul__": "*", "__rmul__": "*",
+    "__truediv__": "/", "__rtruediv__": "/", "__pow__": "**", "__rpow__": "**", "__neg__": "neg",
+}
+_CUSTOM_OPS: dict[str, Op] = {}
+_CUSTOM_OPS_MAX = 1024
+
+
+def _maker_name() -> str:
+    """The name of the user's function that called Value(...): ``"silu"`` for ``def silu(self)``.
+
+    Frames of this module (the Python source; compiled, it runs in none) and of ``__init__``
+    methods (a subclass passing its arguments on) are skipped. ``"custom"`` at module level.
+    """
+    frame: Any = sys._getframe(0)
+    here = __file__
+    while frame is not None and (frame.f_code.co_filename == here or frame.f_code.co_name == "__init__"):
+        frame = frame.f_back
+    if frame is None:
+        return CUSTOM
+    name: str = frame.f_code.co_name
+    if name.startswith("<"):  # <module>, <lambda>, <listcomp>, <genexpr>
+        return CUSTOM
+    return _DUNDER_TEXT.get(name, name)
+
+
+def _custom_op(text: str) -> Op:
+    """Return the Op of a node made by hand, shown as `text`: one per text."""
+    op = _CUSTOM_OPS.get(text)
+    if op is None:
+        op = Op(CUSTOM, (), text)
+        if len(_CUSTOM_OPS) < _CUSTOM_OPS_MAX:
+            _CUSTOM_OPS[text] = op
+    return op
+
+
 # -- the op methods, made from the catalogue ------------------------------------
 #
 # Each op of micrograd_it/ops.py is a rule on floats; here it becomes a method
@@ -389,14 +535,33 @@ def _as_value(other: object) -> Value:
 # W1: +1.2% in all. Compiled (mypyc), Value is a native class, which takes no
 # methods set after it is built: they are set on its plain base class _Operators.
 
-def _unary_method(rule: Callable[[float], tuple[float, float]], op: Op) -> Callable[[Value], Value]:
-    """Return the method applying the one-input `rule(x) -> (out, local)` and recording `op`."""
+def _unary_method(rule: Callable[[float], tuple[float, float]], op: Op,
+                  activation: bool = False) -> Callable[[Value], Value]:
+    """Return the method applying the one-input `rule(x) -> (out, local)` and recording `op`
+    (an `activation`'s method also tells a trace_values() block, when one is open)."""
+    if activation:
+        return _activation_method(rule, op)
+
     def method(self: Value) -> Value:
         try:
             data, local = rule(self.data)
         except (ArithmeticError, ValueError) as error:
             raise _labelled(error, self) from None
         return _node(data, op, self, local)
+    return method
+
+
+def _activation_method(rule: Callable[[float], tuple[float, float]], op: Op) -> Callable[[Value], Value]:
+    """The method of an activation op: a one-input method that shows its node to trace_values()."""
+    def method(self: Value) -> Value:
+        try:
+            data, local = rule(self.data)
+        except (ArithmeticError, ValueError) as error:
+            raise _labelled(error, self) from None
+        out = _node(data, op, self, local)
+        if _tracing.anywhere:  # off: one read (W1 within 1%, docs/performance.md)
+            _tracing.record(self, out, op)
+        return out
     return method
 
 
@@ -510,7 +675,7 @@ def _param_op(definition, constant):
     if made is None:
         rule, params = definition.rule, (constant,)
         op = Op(definition.name, params, definition.text(params))
-        made = (op, _unary_method(lambda x: rule(x, constant), op))
+        made = (op, _unary_method(lambda x: rule(x, constant), op, definition.activation is not None))
         if len(_PARAM_OPS) < _PARAM_OPS_MAX:
             _PARAM_OPS[key] = made
     return made
@@ -523,7 +688,7 @@ def _methods(definition):
     elif definition.arity == 2:
         method = _binary_method(definition, Op(definition.name))
     else:
-        method = _unary_method(definition.rule, Op(definition.name))
+        method = _unary_method(definition.rule, Op(definition.name), definition.activation is not None)
     method.__name__ = method.__qualname__ = definition.method
     method.__doc__ = definition.rule.__doc__
     made = {definition.method: method}

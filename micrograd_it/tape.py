@@ -37,7 +37,7 @@ backend by its module name, as matplotlib loads its backends).
 import importlib
 import math
 
-from .catalogue import CATALOGUE, PRODUCT
+from .catalogue import CATALOGUE, CUSTOM, PRODUCT
 from .engine import AnomalyError, Value, _check_real
 
 __all__ = ["record", "Tape", "BACKENDS"]
@@ -67,6 +67,23 @@ def topological_order(root):
             stack.pop()
             order.append(node)
     return order
+
+
+def check_replayable(nodes):
+    """Raise ValueError naming the first node made by hand, ``Value(data, children, local_grads)``.
+
+    Such a node has no rule in the catalogue, only the local derivatives it was given when it
+    was made: a replay with new inputs would reuse those stale numbers and give a wrong gradient
+    that looks right. So it cannot be recorded (register the op in the catalogue instead).
+    """
+    for position, node in enumerate(nodes):
+        if node.op == CUSTOM:
+            label = f" (label {node.label!r})" if node.label else ""
+            raise ValueError(
+                f"record() cannot replay node {position}{label}: op '{node._op}' was made by "
+                "Value(data, children, local_grads), so its local derivatives are numbers fixed when it was "
+                "made, not a rule a replay could recompute for new inputs; register the op in the catalogue "
+                "(micrograd_it.catalogue.unary) to replay it, or run the graph on the object engine")
 
 
 def check_inputs(inputs):
@@ -123,6 +140,7 @@ class Tape:
 
     def __init__(self, root, inputs=()):
         self.nodes = topological_order(root)
+        check_replayable(self.nodes)
         self.inputs = check_inputs(inputs)
         index = {node: i for i, node in enumerate(self.nodes)}
         sink = len(self.nodes)  # where unary steps send their (zero) second gradient

@@ -21,7 +21,7 @@ import numpy as np
 
 from .catalogue import CATALOGUE
 from .engine import AnomalyError
-from .tape import _number, check_inputs, topological_order
+from .tape import _number, check_inputs, check_replayable, topological_order
 
 __all__ = ["NumpyTape", "TAPE"]
 
@@ -39,6 +39,7 @@ class NumpyTape:
 
     def __init__(self, root, inputs=()):
         order = topological_order(root)
+        check_replayable(order)
         level = _levels(order)
         key = {node: (level[node], node.op, node.op_params) for node in order}
         # Leaves first, then op nodes grouped by (level, op, params); sorted() is stable.

@@ -245,14 +245,17 @@ class Trace:
         return [layer.summary(threshold) for layer in self.layers]
 
     def __str__(self):
-        header = f"{'layer':<12}{'act':<11}{'samples':>8}{'neurons':>8}{'act mean':>10}{'act std':>9}" \
+        rows = self.summary()
+        # the names of trace_values() layers ("gpt.py:140 mlp() relu") are longer than "layers.0"
+        width = max([12] + [len(row["name"]) + 2 for row in rows])
+        header = f"{'layer':<{width}}{'act':<11}{'samples':>8}{'neurons':>8}{'act mean':>10}{'act std':>9}" \
                  f"{'sat %':>8}{'dead':>6}{'grad_in mean':>14}{'grad_in std':>13}"
         lines = [header]
-        for row in self.summary():
+        for row in rows:
             cells = [_fmt(row[key], spec) for key, spec in (
                 ("act_mean", "10.3f"), ("act_std", "9.3f"), ("saturated_pct", "8.1f"))]
             grads = [_fmt(row[key], spec) for key, spec in (("grad_in_mean", "14.2e"), ("grad_in_std", "13.2e"))]
-            lines.append(f"{row['name']:<12}{row['activation']:<11}{row['n_samples']:>8}{row['n_neurons']:>8}"
+            lines.append(f"{row['name']:<{width}}{row['activation']:<11}{row['n_samples']:>8}{row['n_neurons']:>8}"
                          + "".join(cells) + f"{row['dead']:>6}" + "".join(grads))
         return "\n".join(lines)
 

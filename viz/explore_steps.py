@@ -20,7 +20,7 @@ formula (``cos x at x = 1``), so a new op needs nothing here.
 import math
 import re
 
-from micrograd_it.catalogue import CATALOGUE
+from micrograd_it.catalogue import CATALOGUE, CUSTOM
 
 __all__ = ["local_derivatives", "backward_order", "replay", "local_text", "local_rule", "catalogue_text",
            "expression_names", "number", "LOCAL_RULES"]
@@ -194,10 +194,13 @@ def local_text(value, index, names=("a", "b")):
     """Return the text saying what d value / d input `index` is, e.g. ``1 − t² at t = 0.99995``.
 
     `names` are the inputs' names. An op without a rule here gets its catalogue entry's formula at
-    this graph's numbers (`catalogue_text`); an op the catalogue does not know either, a plain text.
+    this graph's numbers (`catalogue_text`); a node made by hand (op "custom") the number its maker
+    gave; an op the catalogue does not know either, a plain text.
     """
     if value.op in LOCAL_RULES:
         return local_rule(value, index, names)[0]
+    if value.op == CUSTOM:  # made by Value(data, children, local_grads): no formula, only the number given
+        return f"{number(value.local_grads[index], 6)}, given by {value._op}() when it made the node"
     return catalogue_text(value, index)
 
 
@@ -245,7 +248,7 @@ def expression_names(values, given, order):
             text = f"({parts[0]})**{value.op_params[0]:g}" if " " in parts[0] else f"{parts[0]}**{value.op_params[0]:g}"
         elif value.op == "neg":
             text = f"−({parts[0]})" if " " in parts[0] else f"−{parts[0]}"
-        else:
-            text = f"{value._op}({parts[0]})"
+        else:  # a one-input op of the catalogue, or a node made by hand with one or two inputs
+            text = f"{value._op}({', '.join(parts)})"
         names[index] = text if len(text) <= NAME_CHARS else f"v{index}"
     return names
