@@ -338,3 +338,38 @@ def test_a_torch_model_traced_by_trace_torch():
     for mine, theirs in zip(view.ratio_history, ratios):
         for name, value in theirs.items():
             assert mine[name] == pytest.approx(value, abs=1e-6), name
+
+
+def test_code_without_a_module_traced_by_trace_values():
+    from micrograd_it import Value, trace_values
+
+    net = small_net()  # its Values used by hand below: no net.trace(), no Module passed to the view
+    params = net.parameters()
+    view, dead, saturated, losses = live(params=params, output="none"), [], [], []
+
+    def forward(x):  # one function call per sample: trace_values makes a row per sample
+        h = x
+        for layer in net.layers[:-1]:
+            h = [sum((w * xi for w, xi in zip(n.w, h)), n.b).tanh() for n in layer.neurons]
+        return sum((w * hi for w, hi in zip(net.layers[-1].neurons[0].w, h)), net.layers[-1].neurons[0].b)
+
+    for _ in range(4):
+        with trace_values() as tr:
+            loss = hinge([forward([Value(a) for a in x]) for x in X], Y)
+        for p in params:
+            p.grad = 0.0
+        loss.backward()
+        for p in params:
+            p.data -= 0.5 * p.grad
+        view.update(loss=loss, trace=tr)
+        losses.append(loss.data)
+        dead.append([layer.dead() for layer in tr.layers])
+        saturated.append([layer.summary()["saturated_pct"] for layer in tr.layers])
+    # the two tanh layers (a row per sample) and the hinge loss's relu (one row of 24)
+    assert len(tr.layers) == 3 and tr.layers[0].n_samples == len(X) and tr.layers[0].n_neurons == 8
+    assert view.losses == losses
+    for index in range(3):
+        history = view.layer_history(index)
+        assert history["dead_neurons"] == [step[index] for step in dead]
+        assert history["saturated_pct"] == pytest.approx([step[index] for step in saturated], rel=1e-12)
+    assert len(view.ratio_history) == 4
