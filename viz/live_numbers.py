@@ -20,24 +20,31 @@ from micrograd_it.optim import group_name
 
 from ._arrays import _tensor_to_numpy as tensor_to_numpy
 from ._arrays import describe
-from .replay import frame_numbers
+from .replay import frame_from_means, mean_abs_grads
 
 __all__ = ["StepNumbers", "LayerNumbers", "ParameterWatch", "step_numbers", "loss_number"]
 
 
 class LayerNumbers:
     """What one step measured of one traced layer: name, activation, sizes, saturated count, dead neurons,
-    and its replay frame (viz.replay's keys); `has_grads` is False when no backward() reached it."""
+    the saturated flags and each neuron's mean |grad_in| (its replay frame, made when a page is saved);
+    `has_grads` is False when no backward() reached it."""
 
-    __slots__ = ("name", "activation", "n_samples", "n_neurons", "saturated", "dead", "frame", "has_grads")
+    __slots__ = ("name", "activation", "n_samples", "n_neurons", "saturated", "dead", "flags", "mean_grads",
+                 "has_grads")
 
-    def __init__(self, name, activation, flags, grad_in, loss):
+    def __init__(self, name, activation, flags, grad_in):
         self.name, self.activation = str(name), str(activation)
         self.n_samples, self.n_neurons = flags.shape
+        self.flags = flags
         self.saturated = int(flags.sum())
         self.dead = [int(j) for j in np.flatnonzero(flags.all(axis=0))]
         self.has_grads = grad_in is not None
-        self.frame = frame_numbers(loss, flags, grad_in if grad_in is not None else np.zeros(flags.shape))
+        self.mean_grads = mean_abs_grads(grad_in) if grad_in is not None else np.zeros(self.n_neurons)
+
+    def frame(self, loss):
+        """This step's replay frame (viz.replay's keys) with `loss`."""
+        return frame_from_means(loss, self.flags, self.mean_grads)
 
     @property
     def saturated_pct(self):
@@ -107,12 +114,12 @@ def saturated_flags(layer, threshold):
     return _numpy(layer.saturated(threshold), bool)
 
 
-def layer_numbers(layer, threshold, loss):
+def layer_numbers(layer, threshold):
     """Return the LayerNumbers of one traced layer, or None when it recorded no sample this step."""
     if layer.n_samples == 0 or layer.n_neurons == 0:
         return None
     flags = saturated_flags(layer, threshold).reshape(layer.n_samples, layer.n_neurons)
-    return LayerNumbers(layer.name, layer.activation, flags, _grads(layer), 0.0 if loss is None else loss)
+    return LayerNumbers(layer.name, layer.activation, flags, _grads(layer))
 
 
 def trace_layers(trace):
@@ -187,7 +194,7 @@ def step_numbers(step, loss, trace, threshold, watch, previous_data):
     """Return the StepNumbers of one update (nothing is changed: the caller commits it)."""
     loss = loss_number(loss)
     layers = trace_layers(trace)
-    measured = [layer_numbers(layer, threshold, loss) for layer in layers]
+    measured = [layer_numbers(layer, threshold) for layer in layers]
     ratios, data = None, None
     if watch is not None:
         data = watch.read()

@@ -232,7 +232,7 @@ class LiveView:
         if not self._records:
             raise ValueError("save(): the view has recorded no step yet")
         index = self._layer_index(layer)
-        frames = [dict(record.layers[index].frame, loss=math.nan if record.loss is None else record.loss)
+        frames = [record.layers[index].frame(math.nan if record.loss is None else record.loss)
                   for record in self._records if index < len(record.layers) and record.layers[index] is not None]
         frames = [frame for frame in frames if math.isfinite(frame["loss"])] or frames
         if not frames or not all(math.isfinite(frame["loss"]) for frame in frames):
