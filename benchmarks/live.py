@@ -9,7 +9,7 @@ turn (the order rotates each step), so that a slow spell of this shared machine 
 - "plain": the traced step alone (the reference);
 - "numbers": plus ``view.update(loss, trace)`` with no output (what a terminal or a log costs);
 - "frames": plus ``view.update`` drawing real PNG frames as in a notebook (handed to a function that
-  drops them), throttled as the view is by default (at most 2 frames a second, drawing within 5% of
+  drops them), throttled as the view is by default (at most 2 frames a second, drawing within 4% of
   the time), including the first frame (step 0) and the final one (close()). Its view's clock counts
   only the time of its own steps, as if it trained alone.
 A loop's cost is the sum of its steps' times; each overhead is taken within a round against that

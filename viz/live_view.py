@@ -13,7 +13,7 @@ In a Jupyter kernel it shows one output area, replaced in place through the IPyt
 (a PNG per frame, no widget); on a terminal, the study's progress line. Each update measures the
 step (compute first, then one append: a Ctrl-C leaves the view as it was, and usable); a frame is
 drawn at most `max_fps` times a second and only as often as keeps drawing under `draw_budget` of the
-time (a frame costing 0.15 s at 5% is drawn at most every 3 s), so a fast loop pays for the
+time (a frame costing 0.2 s at 4% is followed by at least 5 s without one), so a fast loop pays for the
 numbers only. `close()` always draws the final step.
 """
 
@@ -56,14 +56,14 @@ class LiveView:
     the traced layers to draw, "all", or None: the first four that are not linear); `threshold`
     (saturated when the layer's rule says so at it, 0.99); `output` ("auto": a notebook's output area in
     a Jupyter kernel, else the progress line when stderr is a terminal, else nothing; "notebook",
-    "terminal", "none", or a function called with each `Frame`); `max_fps` (2), `draw_budget` (0.05 of
+    "terminal", "none", or a function called with each `Frame`); `max_fps` (2), `draw_budget` (0.04 of
     the time), `clock` (time.monotonic, injectable for tests), `title`, `total` (steps, for the
     terminal's bar), `stream` (the terminal's, stderr by default), `dpi` (72).
     Raises TypeError/ValueError naming a bad option.
     """
 
     def __init__(self, net=None, *, params=None, layers=None, threshold=0.99, output="auto", max_fps=2.0,
-                 draw_budget=0.05, clock=time.monotonic, title="training", total=None, stream=None, dpi=72):
+                 draw_budget=0.04, clock=time.monotonic, title="training", total=None, stream=None, dpi=72):
         self.threshold = check_threshold(threshold)
         self.max_fps = _positive(max_fps, "max_fps")
         self.draw_budget = _positive(draw_budget, "draw_budget", at_most=1.0)
