@@ -57,7 +57,7 @@ class NotebookOutput:
         self._display = display
         self.handle = None
 
-    def show(self, frame):
+    def put(self, frame):
         """Show `frame` (the first time) or replace the one shown; return None."""
         bundle = {"image/png": base64.b64encode(frame.png).decode("ascii"), "text/plain": frame.text}
         metadata = {"micrograd_it": {"live_view": _json_safe(frame.summary)}}
@@ -86,7 +86,7 @@ class TerminalLine:
         self.bar = bar_class(total=total, desc=label, file=sys.stderr if stream is None else stream, leave=True,
                              unit="step", mininterval=mininterval, dynamic_ncols=True)
 
-    def show(self, frame):
+    def put(self, frame):
         """Terminals get no pictures."""
 
     def step(self, summary):
@@ -107,7 +107,7 @@ class CallbackOutput:
     def __init__(self, function):
         self.function = function
 
-    def show(self, frame):
+    def put(self, frame):
         self.function(frame)
 
     def step(self, summary):
@@ -122,7 +122,7 @@ class NoOutput:
 
     draws = False
 
-    def show(self, frame):
+    def put(self, frame):
         """Nothing."""
 
     def step(self, summary):

@@ -162,7 +162,7 @@ class LiveView:
         summary = draw_frame(self._figure, self._records, self._shown(self._records[-1]), self.threshold, self.title)
         text = frame_text(summary)
         frame = Frame(frame_png(self._figure, text, self.dpi), text, summary)
-        self._output.show(frame)
+        self._output.put(frame)
         cost = max(0.0, self.clock() - started)
         self.last_frame, self.frames_drawn, self.draw_seconds = frame, self.frames_drawn + 1, self.draw_seconds + cost
         self._next_draw_at = started + max(1.0 / self.max_fps, cost / self.draw_budget)
