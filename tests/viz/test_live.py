@@ -373,3 +373,37 @@ def test_code_without_a_module_traced_by_trace_values():
         assert history["dead_neurons"] == [step[index] for step in dead]
         assert history["saturated_pct"] == pytest.approx([step[index] for step in saturated], rel=1e-12)
     assert len(view.ratio_history) == 4
+
+
+def test_the_notebook_check_of_the_kernels_messages_can_fail():
+    # tests/live_checks.py on made-up messages: the right ones pass, each wrong one fails
+    import base64
+    import copy
+
+    import matplotlib.figure
+
+    from tests import live_checks
+    from viz.live_frame import frame_png
+
+    final = {"step": 9, "steps": 10, "loss": 2.5, "dead": 3, "saturated_pct": 40.0}
+    text = "live training view, step 9: loss 2.5; h: 3/8 dead, 40.0% saturated"
+    png = base64.b64encode(frame_png(matplotlib.figure.Figure(figsize=(1, 1)), text)).decode("ascii")
+    numbers = {"step": 9, "loss": 2.5, "layers": [{"name": "h", "dead": 3, "saturated_pct": 40.0, "n_neurons": 8,
+                                                   "n_samples": 4}]}
+
+    def message(kind, seconds, display_id="a"):
+        return (1, {"msg_type": kind, "header": {"date": f"2026-12-06T13:00:{seconds:02d}+00:00"},
+                    "content": {"transient": {"display_id": display_id}, "data": {"image/png": png, "text/plain": text},
+                                "metadata": {"micrograd_it": {"live_view": copy.deepcopy(numbers)}}}})
+
+    good = [message("display_data", 0), message("update_display_data", 5)]
+    live_checks.check_messages(good, final)
+    wrong = [good + [message("display_data", 6, "b")],  # a second output area
+             [message("display_data", 0)] + [message("update_display_data", 1)] * 9,  # 10 frames in a second
+             good[:1] + [message("update_display_data", 5, "b")]]  # an update of another area
+    for messages in wrong:
+        with pytest.raises(AssertionError):
+            live_checks.check_messages(messages, final)
+    for key, value in (("loss", 2.4), ("dead", 4), ("step", 8)):
+        with pytest.raises(AssertionError):
+            live_checks.check_messages(good, dict(final, **{key: value}))
