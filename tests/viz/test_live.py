@@ -266,8 +266,9 @@ def test_a_real_signal_at_random_moments_leaves_the_view_consistent(tmp_path):
         interrupt_after(delay, lambda: train(net, view, 30))  # bounded: a signal swallowed by a finaliser ends too
         n = view.steps
         assert len(view.losses) == n and len(view.ratio_history) == n
-        assert len(view.layer_history(0)["dead"]) == n
-    assert view.steps > 0
+        if n:  # on a busy machine the first signal may land before the first update
+            assert len(view.layer_history(0)["dead"]) == n
+    train(net, view, 1)  # still usable
     page = view.save(tmp_path / "replay.html")
     assert len(_replay_data(page)["frames"]) == view.steps
 
