@@ -1,7 +1,8 @@
 """Running notebook cells in a fresh Jupyter kernel (ipykernel through nbclient), as a learner would.
 
 `execute(notebook, cwd)` runs every cell in a new kernel of the interpreter
-running the tests; `outputs_by_mime(cell)` lists what a cell displayed;
+running the tests (`messages=[]` also collects every iopub message the kernel sent, with the index
+of its cell); `outputs_by_mime(cell)` lists what a cell displayed;
 COUNT_FIGURES / REPORT_FIGURES count the matplotlib Figures each cell made.
 """
 
@@ -32,7 +33,19 @@ get_ipython().events.register("pre_run_cell", _pre_run_cell)
 REPORT_FIGURES = "print(_json.dumps(_figures_made))"
 
 
-def execute(notebook, cwd, timeout=300):
+class _RecordingClient(nbclient.NotebookClient):
+    """nbclient's client, keeping (cell index, message) of every iopub message it processes."""
+
+    def __init__(self, *args, messages, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.recorded = messages
+
+    def process_message(self, msg, cell, cell_index):
+        self.recorded.append((cell_index, msg))
+        return super().process_message(msg, cell, cell_index)
+
+
+def execute(notebook, cwd, timeout=300, messages=None):
     """Run `notebook` (an nbformat node, changed in place) top to bottom in a fresh kernel; return it.
 
     The kernel is the interpreter running the tests (jupyter_client puts sys.executable for the
@@ -41,7 +54,10 @@ def execute(notebook, cwd, timeout=300):
     first cell that raises.
     """
     env = {key: value for key, value in os.environ.items() if key != "MPLBACKEND"}
-    client = nbclient.NotebookClient(notebook, timeout=timeout, kernel_name="python3")
+    if messages is None:
+        client = nbclient.NotebookClient(notebook, timeout=timeout, kernel_name="python3")
+    else:
+        client = _RecordingClient(notebook, timeout=timeout, kernel_name="python3", messages=messages)
     client.execute(cwd=str(cwd), env=env)
     return notebook
 

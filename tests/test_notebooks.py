@@ -3,6 +3,8 @@
 A run fails on any error or anything written to stderr (a warning included), and on a
 cell that made matplotlib Figures without showing each one exactly once as image/png
 (the Figures are counted inside the kernel, whoever made them: viz or the learner's pyplot).
+A notebook with a live training view (metadata micrograd_it.live_view) is also checked from the
+kernel's own messages (tests/live_checks.py).
 """
 
 import copy
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import kernel
+from tests import kernel, live_checks
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "demos").glob("*.ipynb"))
@@ -43,9 +45,15 @@ def test_a_notebook_runs_in_a_fresh_kernel_and_shows_every_figure_once(path, tmp
     for package in notebook.metadata.get("micrograd_it", {}).get("needs", []):  # an optional extra, e.g. torch
         pytest.importorskip(package, reason=f"{path.name} needs {package}, which is not installed")
     lesson_cells = len(notebook.cells)
+    live_view = notebook.metadata.get("micrograd_it", {}).get("live_view", False)
     notebook.cells.insert(0, kernel.nbformat.v4.new_code_cell(kernel.COUNT_FIGURES))
+    if live_view:
+        notebook.cells.append(kernel.nbformat.v4.new_code_cell(live_checks.FINAL_NUMBERS))
     notebook.cells.append(kernel.nbformat.v4.new_code_cell(kernel.REPORT_FIGURES))
-    kernel.execute(notebook, cwd=tmp_path)  # a fresh folder: nothing is written into the checkout
+    messages = []
+    kernel.execute(notebook, cwd=tmp_path, messages=messages)  # a fresh folder: nothing is written into the checkout
+    if live_view:
+        live_checks.check_messages(messages, json.loads(notebook.cells[-2].outputs[0].text))
 
     report = notebook.cells[-1].outputs[0].text
     made = json.loads(report)  # {cell source: Figures made while it ran}

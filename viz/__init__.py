@@ -4,6 +4,7 @@ A library, not an application: the `micrograd-it` command, the study and its
 report live in the package `micrograd_it_app`, which uses this one.
 
 `viz.explore(root)` makes a page that steps through backward() (viz/explore.py).
+``from viz import live``: a training view that updates while the loop runs (viz/live_view.py).
 `viz.graph.draw_graph` and `viz.network.draw_network` return graphviz Digraphs
 laid out by `viz.layout`; `layout_engine()` says which layout engine is in use.
 ``from viz import draw_dot`` (the micrograd lecture's name for `draw_graph`),
@@ -12,9 +13,9 @@ so the command starts even without the optional graphviz/matplotlib packages
 (pip install 'micrograd_it[viz]'); those names import viz.graph when first used.
 """
 
-__all__ = ["layout_engine", "draw_dot", "draw_graph", "draw_network", "explore"]
+__all__ = ["layout_engine", "draw_dot", "draw_graph", "draw_network", "explore", "live"]
 
-_LAZY = {"draw_dot": "graph", "draw_graph": "graph", "draw_network": "network"}
+_LAZY = {"draw_dot": "graph", "draw_graph": "graph", "draw_network": "network", "live": "live_view"}
 
 
 def __getattr__(name):

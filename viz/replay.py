@@ -16,11 +16,13 @@ slider is ``#replay-step``, the dead count shown ``#replay-dead``.
 
 import html
 
+import numpy as np
+
 from .explore_svg import tag_svg
 from .graph import WHITE_TEXT_FROM, saturation_color
 from .page import html_page, page_asset
 
-__all__ = ["replay_frame", "replay_page"]
+__all__ = ["replay_frame", "frame_numbers", "frame_from_means", "mean_abs_grads", "replay_page"]
 
 
 def replay_frame(layer, loss, threshold=0.99):
@@ -40,6 +42,34 @@ def replay_frame(layer, loss, threshold=0.99):
         "saturation": [round(fraction, 6) for fraction in layer.saturation(threshold)],
         "dead": list(layer.dead(threshold)),
         "grad_in": [float(f"{sum(abs(row[j]) for row in grads) / len(grads):.4g}") for j in range(layer.n_neurons)],
+    }
+
+
+def frame_numbers(loss, flags, grad_in):
+    """Return `replay_frame`'s dict from arrays: `flags` (samples x neurons bools, the layer's saturated()),
+    `grad_in` (samples x neurons floats). The same numbers as `replay_frame` on the layer they came from,
+    computed with numpy in one pass."""
+    return frame_from_means(loss, flags, mean_abs_grads(grad_in))
+
+
+def mean_abs_grads(grad_in):
+    """Per neuron (column), the mean |grad_in| over the samples (rows), as a float array."""
+    grad_in = np.asarray(grad_in, dtype=float)
+    return np.abs(grad_in).sum(axis=0) / grad_in.shape[0]
+
+
+def frame_from_means(loss, flags, mean_grads):
+    """`frame_numbers` from `flags` and the per-neuron mean |grad_in| (`mean_abs_grads`): what the live view
+    keeps of each step, turning it into frames only when a page is saved."""
+    flags = np.ascontiguousarray(flags, dtype=bool)  # contiguous: its bytes are read as one text below
+    n_samples, n_neurons = flags.shape
+    text = (flags.view(np.uint8) + ord("0")).tobytes().decode("ascii")
+    return {
+        "loss": float(loss),
+        "saturated": [text[row * n_neurons:(row + 1) * n_neurons] for row in range(n_samples)],
+        "saturation": [round(float(count) / n_samples, 6) for count in flags.sum(axis=0)],
+        "dead": [int(j) for j in np.flatnonzero(flags.all(axis=0))],
+        "grad_in": [float(f"{value:.4g}") for value in mean_grads],
     }
 
 

@@ -1,0 +1,202 @@
+"""The numbers the live training view keeps of each step: loss, per traced layer its dead and saturated
+counts and its replay frame, and the update:data ratio of every parameter group.
+
+`step_numbers` computes one step's `StepNumbers` from what `LiveView.update` was given and returns it
+without changing anything; the view then keeps it with one ``list.append`` (compute first, then
+commit: a Ctrl-C in the middle leaves the view as it was).
+
+Layers come from any trace with LayerTrace's shape -- ``net.trace()``'s, ``trace_values()``'s,
+``trace_torch()``'s -- read through ``saturated(threshold)``, ``grad_in`` and ``n_samples``, each
+called once per step: a layer's own rule decides what saturated means (tanh: |h| > 0.99, relu: h = 0).
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+from micrograd_it.catalogue import ACTIVATIONS
+from micrograd_it.optim import group_name
+
+from ._arrays import _tensor_to_numpy as tensor_to_numpy
+from ._arrays import describe
+from .replay import frame_from_means, mean_abs_grads
+
+__all__ = ["StepNumbers", "LayerNumbers", "ParameterWatch", "step_numbers", "loss_number"]
+
+
+class LayerNumbers:
+    """What one step measured of one traced layer: name, activation, sizes, saturated count, dead neurons,
+    the saturated flags and each neuron's mean |grad_in| (its replay frame, made when a page is saved);
+    `has_grads` is False when no backward() reached it."""
+
+    __slots__ = ("name", "activation", "n_samples", "n_neurons", "saturated", "dead", "flags", "mean_grads",
+                 "has_grads")
+
+    def __init__(self, name, activation, flags, grad_in):
+        self.name, self.activation = str(name), str(activation)
+        self.n_samples, self.n_neurons = flags.shape
+        self.flags = flags
+        self.saturated = int(flags.sum())
+        self.dead = [int(j) for j in np.flatnonzero(flags.all(axis=0))]
+        self.has_grads = grad_in is not None
+        self.mean_grads = mean_abs_grads(grad_in) if grad_in is not None else np.zeros(self.n_neurons)
+
+    def frame(self, loss):
+        """This step's replay frame (viz.replay's keys) with `loss`."""
+        return frame_from_means(loss, self.flags, self.mean_grads)
+
+    @property
+    def saturated_pct(self):
+        """Percent of this step's (sample, neuron) entries that were saturated."""
+        return 100.0 * self.saturated / (self.n_samples * self.n_neurons)
+
+
+class StepNumbers:
+    """One step: `step` (0 = the first update), `loss` (a float, None when not given), `layers` (a list of
+    LayerNumbers), `ratios` ({group: log10 ratio or None}, None without parameters), `trace_layers`
+    (the layer objects themselves, read again only to draw this step's histograms and map), and the
+    parameters' data after the step (`param_data`, kept only on the newest step)."""
+
+    __slots__ = ("step", "loss", "layers", "ratios", "trace_layers", "param_data")
+
+    def __init__(self, step, loss, layers, ratios, trace_layers, param_data):
+        self.step, self.loss, self.layers, self.ratios = step, loss, layers, ratios
+        self.trace_layers, self.param_data = trace_layers, param_data
+
+
+def loss_number(loss):
+    """Return `loss` as a float (a Value's .data, a torch tensor's item(), a number), or None for None.
+
+    Raises TypeError naming anything else (text, a list).
+    """
+    if loss is None:
+        return None
+    if hasattr(loss, "item") and callable(loss.item):  # a torch tensor or numpy scalar
+        loss = loss.item()
+    elif hasattr(loss, "data") and isinstance(getattr(loss, "data"), numbers.Real):  # a Value
+        loss = loss.data
+    if isinstance(loss, bool) or not isinstance(loss, numbers.Real):
+        raise TypeError(f"update(loss=...) needs a number, a Value or a one-element tensor, got {describe(loss)}")
+    return float(loss)
+
+
+def _numpy(values, dtype):
+    """A torch tensor (.detach()) or nested lists as a numpy array of `dtype`."""
+    if hasattr(values, "detach"):
+        values = tensor_to_numpy(values, "the live view")
+    return np.asarray(values, dtype=dtype)
+
+
+def _grads(layer):
+    """The layer's grad_in as a float array, or None when no backward() reached it (a torch layer raises then)."""
+    if hasattr(layer, "has_grads") and not layer.has_grads:
+        return None
+    try:
+        return _numpy(layer.grad_in, float).reshape(layer.n_samples, layer.n_neurons)
+    except RuntimeError:
+        return None
+
+
+def saturated_flags(layer, threshold):
+    """samples x neurons bools: where the layer's neuron is saturated, by its activation's rule.
+
+    A layer of lists (net.trace()'s, trace_values()'s) whose activation has its own rule in the catalogue
+    (tanh, sigmoid) gets that rule applied to whole arrays: the catalogue writes it elementwise for the
+    torch traces, and one numpy call costs a fraction of a Python call per (sample, neuron). Every other
+    layer answers through its own saturated(). Tests compare both with the layer's dead() and summary().
+    """
+    op = ACTIVATIONS.get(layer.activation)
+    rule = op.activation.saturated if op is not None else None
+    if rule is not None and not hasattr(layer, "step_stats"):  # step_stats: a torch layer, tensorised already
+        return np.asarray(rule(np.asarray(layer.preact, dtype=float), np.asarray(layer.act, dtype=float),
+                               threshold), dtype=bool)
+    return _numpy(layer.saturated(threshold), bool)
+
+
+def layer_numbers(layer, threshold):
+    """Return the LayerNumbers of one traced layer, or None when it recorded no sample this step."""
+    if layer.n_samples == 0 or layer.n_neurons == 0:
+        return None
+    flags = saturated_flags(layer, threshold).reshape(layer.n_samples, layer.n_neurons)
+    return LayerNumbers(layer.name, layer.activation, flags, _grads(layer))
+
+
+def trace_layers(trace):
+    """The layers of `trace` (a Trace, TorchTrace, a list of layer traces or one), as a list; TypeError otherwise."""
+    if trace is None:
+        return []
+    layers = getattr(trace, "layers", trace)
+    if hasattr(layers, "saturated"):  # one layer trace
+        layers = [layers]
+    if not isinstance(layers, (list, tuple)) or not all(hasattr(layer, "saturated") for layer in layers):
+        raise TypeError(f"update(trace=...) needs a trace (net.trace(), trace_values(), trace_torch()) or its "
+                        f".layers, got {describe(trace)}")
+    return list(layers)
+
+
+class ParameterWatch:
+    """The parameters of a net, read after each update, grouped as SGD groups them ("layers.0.w").
+
+    `named`: (name, parameter) pairs; a parameter is a Value (.data a float) or a tensor (numbers in .data).
+    """
+
+    def __init__(self, named):
+        self.named = list(named)
+        if not self.named:
+            raise ValueError("live() got no parameters to watch (params=[] or a net without parameters)")
+        self.groups = {}
+        for index, (name, _) in enumerate(self.named):
+            self.groups.setdefault(group_name(str(name)), []).append(index)
+
+    def read(self):
+        """Return the parameters' data now: a list with one float64 array per group (copies)."""
+        params = [param for _, param in self.named]
+        if all(isinstance(getattr(param, "data", None), float) for param in params):
+            data = np.fromiter((param.data for param in params), dtype=float, count=len(params))
+            return [data[indices] for indices in self.groups.values()]
+        arrays = [_numpy(param.data, float).ravel().copy() for param in params]
+        return [np.concatenate([arrays[i] for i in indices]) for indices in self.groups.values()]
+
+    def ratios(self, before, after):
+        """{group: log10(std(after - before) / std(after))}: SGD's ratio_history entry (None when a std is 0)."""
+        ratios = {}
+        for name, old, new in zip(self.groups, before, after):
+            update_std, data_std = float((new - old).std()), float(new.std())
+            ratios[name] = (math.log10(update_std) - math.log10(data_std)
+                            if update_std > 0.0 and data_std > 0.0 and math.isfinite(update_std + data_std) else None)
+        return ratios
+
+
+def named_parameters(net, params):
+    """(name, parameter) pairs from `params` (a Module, Values, tensors, or pairs) or else from `net`; [] when neither."""
+    source = params if params is not None else net
+    if source is None:
+        return []
+    if hasattr(source, "named_parameters"):
+        return list(source.named_parameters())
+    if isinstance(source, dict):
+        return list(source.items())
+    try:
+        items = list(source)
+    except TypeError:
+        raise TypeError(f"live(params=...) needs a Module, a list of parameters or (name, parameter) pairs, "
+                        f"got {describe(source)}") from None
+    named = [item if isinstance(item, tuple) and len(item) == 2 else (f"params.{i}", item)
+             for i, item in enumerate(items)]
+    for name, param in named:
+        if not hasattr(param, "data"):
+            raise TypeError(f"live() parameter {name!r} has no .data: got {describe(param)}")
+    return named
+
+
+def step_numbers(step, loss, trace, threshold, watch, previous_data):
+    """Return the StepNumbers of one update (nothing is changed: the caller commits it)."""
+    loss = loss_number(loss)
+    layers = trace_layers(trace)
+    measured = [layer_numbers(layer, threshold) for layer in layers]
+    ratios, data = None, None
+    if watch is not None:
+        data = watch.read()
+        ratios = watch.ratios(previous_data, data)
+    return StepNumbers(step, loss, measured, ratios, layers, data)
