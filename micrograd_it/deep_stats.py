@@ -87,13 +87,15 @@ def activation_record(index, name, acts, threshold=SATURATION, bins=BINS):
 
 
 def _symmetric_hist(values, bins):
+    # an odd number of bins puts 0 in the middle of one, not on an edge where rounding picks a side
+    bins = bins if bins % 2 else bins + 1
     reach = max(abs(x) for x in values)
     return histogram(values, bins, -reach, reach) if reach > 0 else histogram(values, bins)
 
 
 def gradient_record(index, name, grads, bins=BINS):
     """Return the record of the gradient at one layer's outputs `grads` (a flat list): index, name,
-    mean, std, n, hist (symmetric around 0) and line."""
+    mean, std, n, hist (symmetric around 0, an odd number of bins) and line."""
     grads = list(grads)
     mean, std = mean_std(grads)
     return {"index": index, "name": name, "n": len(grads), "mean": mean, "std": std,
