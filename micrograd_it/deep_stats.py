@@ -20,10 +20,16 @@ Stds are the sample std (n - 1), as torch's ``t.std()`` in the lecture.
 import math
 
 __all__ = ["SATURATION", "mean_std", "histogram", "activation_record", "gradient_record", "weight_record",
-           "update_ratio", "activation_line", "gradient_line", "weight_line"]
+           "update_ratio", "bins_for", "activation_line", "gradient_line", "weight_line"]
 
 SATURATION = 0.97  # the lecture's |t| > 0.97 in its printed line (the engine's traces default to 0.99)
 BINS = 50
+
+
+def bins_for(n):
+    """Histogram bins for n values: 50 (the lecture's figures hold 3,200 per layer), 25 below 2,000
+    values (a smaller net's histogram would be mostly noise at 50)."""
+    return BINS if n >= 2000 else BINS // 2
 
 
 def mean_std(values):
@@ -75,10 +81,11 @@ def weight_line(shape, mean, std, ratio):
     return f"weight {str(tuple(shape)):>10} | mean {mean:+f} | std {std:e} | grad:data ratio {ratio:e}"
 
 
-def activation_record(index, name, acts, threshold=SATURATION, bins=BINS):
+def activation_record(index, name, acts, threshold=SATURATION, bins=None):
     """Return the record of one tanh layer's outputs `acts` (a flat list): index, name, mean, std,
     saturated_pct (|t| > threshold), n, hist (on [-1, 1]) and line."""
     acts = list(acts)
+    bins = bins_for(len(acts)) if bins is None else bins
     mean, std = mean_std(acts)
     saturated_pct = 100.0 * sum(1 for t in acts if abs(t) > threshold) / len(acts)
     return {"index": index, "name": name, "n": len(acts), "mean": mean, "std": std, "threshold": threshold,
@@ -93,20 +100,22 @@ def _symmetric_hist(values, bins):
     return histogram(values, bins, -reach, reach) if reach > 0 else histogram(values, bins)
 
 
-def gradient_record(index, name, grads, bins=BINS):
+def gradient_record(index, name, grads, bins=None):
     """Return the record of the gradient at one layer's outputs `grads` (a flat list): index, name,
     mean, std, n, hist (symmetric around 0, an odd number of bins) and line."""
     grads = list(grads)
+    bins = bins_for(len(grads)) if bins is None else bins
     mean, std = mean_std(grads)
     return {"index": index, "name": name, "n": len(grads), "mean": mean, "std": std,
             "hist": _symmetric_hist(grads, bins), "line": gradient_line(index, name, mean, std)}
 
 
-def weight_record(name, shape, data, grad, bins=BINS):
+def weight_record(name, shape, data, grad, bins=None):
     """Return the record of one weight's gradient: name, shape, mean, std (of the grad), data_std,
     ratio = std(grad) / std(data) (None when std(data) is 0), hist of the grad and line."""
     _, data_std = mean_std(data)
     grad = list(grad)
+    bins = bins_for(len(grad)) if bins is None else bins
     mean, std = mean_std(grad)
     ratio = std / data_std if data_std > 0 else None
     return {"name": name, "shape": list(shape), "mean": mean, "std": std, "data_std": data_std, "ratio": ratio,

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["LectureDeepNet", "lecture_deep_net", "diagnose_torch", "LECTURE_SEED"]
+__all__ = ["LectureDeepNet", "lecture_deep_net", "diagnose_torch", "run_torch_config", "LECTURE_SEED"]
 
 LECTURE_SEED = 2147483647  # the lecture's torch.Generator().manual_seed(...)
 
@@ -129,3 +129,18 @@ def diagnose_torch(net, X, Y, steps=1000, batch=32, lr=0.1, generator=None, on_s
             on_step(step)
     return result
 
+
+
+def run_torch_config(config, X, Y, steps=1000, batch=32, lr=0.1, on_step=None):
+    """Build the lecture's net of `config` (an entry of micrograd_it.deep_sweep.CONFIGS), at the lecture's size,
+    and return its `diagnose_torch` record with "key", "title", "gain", "batchnorm" and the sizes added.
+
+    `X`, `Y`: tensors of the training contexts and targets. Each configuration starts from a new
+    generator seeded as the lecture's, so every one draws the same numbers before its scaling.
+    """
+    key, title, gain, batchnorm = config
+    net = lecture_deep_net(gain=gain, batchnorm=batchnorm)
+    run = diagnose_torch(net, X, Y, steps=steps, batch=batch, lr=lr, on_step=on_step)
+    run.update(key=key, title=title, gain=gain, batchnorm=batchnorm,
+               size={"hidden": 100, "depth": 5, "emb_dim": 10, "batch": batch, "steps": steps, "lr": lr})
+    return run

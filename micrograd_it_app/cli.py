@@ -108,6 +108,11 @@ def build_parser():
                        help="add a section: the seed's model in PyTorch at its size, traced (needs PyTorch)")
     study.add_argument("--torch-steps", type=_positive_int, default=None,
                        help="training steps of the PyTorch section's two inits (default 10000)")
+    study.add_argument("--deep", action="store_true",
+                       help="add a section: the lecture's deep tanh net, gains and BatchNorm (minutes; "
+                            "with --torch also in PyTorch at the lecture's size)")
+    study.add_argument("--deep-steps", type=_positive_int, default=None,
+                       help="training steps of each deep-net configuration (default 1000)")
     study.set_defaults(run=_run_study)
 
     demo = commands.add_parser("demo", help="run one of the demos (--list to see them)")
@@ -222,6 +227,8 @@ def _run_study(args):
 
     if args.torch_steps is not None and not args.torch:
         raise UsageError(f"--torch-steps sets the PyTorch section's training: give --torch too (see {PROG} study --help)")
+    if args.deep_steps is not None and not args.deep:
+        raise UsageError(f"--deep-steps sets the deep-net section's training: give --deep too (see {PROG} study --help)")
     options = study.StudyOptions.from_args(args)
     check(options, len(study.dataset(options)[0]),  # sizes past this machine's limits: refused before anything runs
           given=[name for name in SIZES if getattr(args, name, None) is not None or args.full and name in ("hidden", "batch")])

@@ -17,6 +17,7 @@ from markupsafe import Markup
 from ._after_death import after_death, seed_summary
 from ._html import figure
 from ._output import save_text
+from ._deep_study import report_context as deep_report_context
 from ._torch_section import torch_rows
 
 __all__ = ["build_report", "write_report"]
@@ -143,6 +144,9 @@ def _context(result):
     if result.torch is not None:
         file_rows += [[f"PyTorch: {title}", kind, os.path.relpath(path, result.out_dir)]
                       for title, figures_ in _torch_figure_sets(result.torch) for kind, path in figures_.items()]
+    if getattr(result, "deep", None) is not None:
+        file_rows += [["deep net", kind, os.path.relpath(path, result.out_dir)]
+                      for kind, path in result.deep["figures"].items()]
     return {
         "style": (resources.files(__package__) / "templates" / "report.css").read_text("utf-8"),
         "opt": result.options, "seconds": result.seconds, "runs": result.runs, "figures": result.figures,
@@ -157,6 +161,7 @@ def _context(result):
         "pages": {kind: os.path.relpath(path, result.out_dir) for kind, path in high.pages.items()},
         "replay_page": _read(high.pages.get("replay")),
         "torch": _torch_context(result.torch),
+        "deep": deep_report_context(getattr(result, "deep", None)),
         "processes": result.processes, "seed_runs": result.seed_runs, "seeds": analyses,
         "seed_rows": _seed_rows(result.seed_runs, analyses),
         "after": _after_death_numbers(analyses) if analyses else None,

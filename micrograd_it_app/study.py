@@ -57,6 +57,10 @@ class StudyOptions:
     progress: bool | None = None  # progress bar: None = only when stderr is a terminal
     torch: bool = False  # add the PyTorch section (demos/makemore_torch.py at the seed's size)
     torch_steps: int = 10_000  # its training steps per init
+    deep: bool = False  # add the deep-net section (_deep_study.py): gains and BatchNorm, minutes of CPU
+    deep_hidden: int = 16  # its tanh layers' width on the engine (PyTorch: the lecture's 100)
+    deep_batch: int = 16  # its batch on the engine (PyTorch: the lecture's 32)
+    deep_steps: int = 1000  # its training steps per configuration, on both engines
 
     @classmethod
     def from_args(cls, args):
@@ -65,7 +69,8 @@ class StudyOptions:
         if args.full:
             options.hidden, options.batch = options.full_hidden, options.full_samples
         options.torch = bool(getattr(args, "torch", False))
-        for name in ("steps", "lr", "high_lr", "hidden", "batch", "torch_steps", "seeds"):
+        options.deep = bool(getattr(args, "deep", False))
+        for name in ("steps", "lr", "high_lr", "hidden", "batch", "torch_steps", "seeds", "deep_steps"):
             if getattr(args, name, None) is not None:
                 setattr(options, name, getattr(args, name))
         return options
@@ -108,6 +113,7 @@ class StudyResult:
     processes: int = 1  # how many processes ran the runs (1: one after the other in this one)
     report: str = ""
     torch: dict | None = None  # the PyTorch section's result (study --torch), see _torch_section
+    deep: dict | None = None  # the deep-net section's result (study --deep), see _deep_study
 
 
 CONFIGS = [
@@ -264,6 +270,10 @@ def run_study(out_dir, options=None):
         from ._torch_section import run_torch_section
 
         result.torch = run_torch_section(out_dir, options)
+    if options.deep:
+        from ._deep_study import run_deep_section
+
+        result.deep = run_deep_section(out_dir, options)
     result.seconds = time.perf_counter() - started
     result.report = write_report(result)
     return result
@@ -408,5 +418,9 @@ def format_table(result):
     lines.append(textwrap.fill(names, width=100, initial_indent="  all: ", subsequent_indent="    "))
     if result.torch is not None:
         lines += ["", *_torch_table(result.torch)]
+    if result.deep is not None:
+        from ._deep_study import deep_table
+
+        lines += ["", *deep_table(result.deep)]
     lines += [f"report: {result.report}", f"took {result.seconds:.1f} s"]
     return "\n".join(lines)
