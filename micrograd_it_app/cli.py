@@ -26,7 +26,7 @@ __all__ = ["main", "DEMOS", "demo_summary"]
 
 PROG = "micrograd-it"
 DEMO_PACKAGE = "micrograd_it_demos"  # the demos/ folder, installed under this name (see setup.cfg)
-DEMOS = ["neuron_graph", "activations", "saturation", "moons", "dead_relu", "char_mlp", "makemore_torch"]
+DEMOS = ["neuron_graph", "activations", "saturation", "moons", "dead_relu", "char_mlp", "makemore_torch", "deep_batchnorm"]
 EXPRESSION_COMMANDS = ("graph", "explore")  # their first argument is an expression, which may start with "-"
 MAX_SEED = 2**32 - 1  # what every generator of the study takes (PyTorch's too, for --torch)
 
