@@ -62,8 +62,8 @@ def profile(record):
 
 
 def _order(rows, engine, what):
-    """The configuration keys sorted by `what` in `engine`'s profiles (highest first)."""
-    return [row["key"] for row in sorted(rows, key=lambda row: -row[engine][what])]
+    """The configuration titles sorted by `what` in `engine`'s profiles (highest first)."""
+    return [row["title"] for row in sorted(rows, key=lambda row: -row[engine][what])]
 
 
 def agreement(engine_runs, torch_runs):
