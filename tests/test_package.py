@@ -9,9 +9,11 @@ import micrograd_it
 
 # tape_numpy is the optional numpy backend (loaded only by record(..., backend="numpy"));
 # testing needs hypothesis (the test extra); __main__ is the command's entry point into viz;
-# torch_trace, torch_trace_layer and torch_activations are the optional PyTorch tracing (the torch extra).
+# torch_trace, torch_trace_layer and torch_activations are the optional PyTorch tracing (the torch extra),
+# torch_deep the lecture's deep net in PyTorch.
 OPTIONAL = {"micrograd_it.tape_numpy", "micrograd_it.testing", "micrograd_it.__main__",
-            "micrograd_it.torch_trace", "micrograd_it.torch_trace_layer", "micrograd_it.torch_activations"}
+            "micrograd_it.torch_trace", "micrograd_it.torch_trace_layer", "micrograd_it.torch_activations",
+            "micrograd_it.torch_deep"}
 THIRD_PARTY = ("numpy", "matplotlib", "graphviz", "viz", "hypothesis", "torch", "PIL")
 
 

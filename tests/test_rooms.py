@@ -146,6 +146,7 @@ ENGINE_MODULE_LEVEL = {
     "micrograd_it.torch_trace": {"torch"},
     "micrograd_it.torch_activations": {"torch"},
     "micrograd_it.torch_trace_layer": {"torch", "numpy"},
+    "micrograd_it.torch_deep": {"torch"},
 }
 ENGINE_LAZY = {"micrograd_it.__main__": {"micrograd_it_app"}}
 WATCHED = {"numpy", "matplotlib", "graphviz", "torch", "hypothesis", "jinja2", "tqdm", "PIL", "viz",
