@@ -24,12 +24,15 @@ units as a neuron (preact = what came in, act = tanh of it) per sample, exactly
 as for an MLP's layer, and `trace_values()` sees one tanh per unit on one line.
 """
 
+import collections
 import math
 
 from .engine import Value
 from .nn import ACTIVATIONS, Layer, Module, _check_count, _describe, _make_rng
 
 __all__ = ["Linear", "BatchNorm1d", "Activation", "Tanh"]
+
+_run = collections.deque(maxlen=0).extend  # runs an iterator to its end in one call into C (no signal between)
 
 
 def _check_rows(rows, width, what):
@@ -118,11 +121,12 @@ class BatchNorm1d(Module):
         inv_std = [(var + self.eps) ** -0.5 for var in variances]
         out_columns = [[self.gamma[j] * (d * inv_std[j]) + self.beta[j] for d in column]
                        for j, column in enumerate(centred)]
-        # running statistics: computed first, assigned together, so an error above leaves them as they were
+        # running statistics: computed first, then both written in one call into C, so an error or a
+        # Ctrl-C leaves them as they were or updates both
         keep = 1.0 - self.momentum
         new_mean = [keep * old + self.momentum * mean.data for old, mean in zip(self.running_mean, means)]
         new_var = [keep * old + self.momentum * var.data * n / (n - 1) for old, var in zip(self.running_var, variances)]
-        self.running_mean, self.running_var = new_mean, new_var
+        _run(map(setattr, [self, self], ["running_mean", "running_var"], [new_mean, new_var]))
         return [list(row) for row in zip(*out_columns)]
 
     def __repr__(self):

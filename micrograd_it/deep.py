@@ -15,6 +15,8 @@ update) and after the last step, the numbers of `micrograd_it.deep_stats`, trace
 ``net.trace()``: the tanh layers are `batchnorm.Tanh` Layers, one row per sample.
 """
 
+import collections
+import itertools
 import math
 import random
 
@@ -108,12 +110,12 @@ def snapshot(net, trace, loss):
 
 
 def _sgd_step(params, lr):
-    """data -= lr * grad for every parameter: computed first, then written."""
+    """data -= lr * grad for every parameter: computed and checked first, then written in one call into C
+    (so a Ctrl-C cannot leave half of them updated)."""
     new_data = [p.data - lr * p.grad for p in params]
     if not all(math.isfinite(x) for x in new_data):
         raise OverflowError("an SGD step would make a parameter non-finite; nothing was changed")
-    for p, data in zip(params, new_data):
-        p.data = data
+    collections.deque(map(setattr, params, itertools.repeat("data"), new_data), maxlen=0)
 
 
 def diagnose(net, X, Y, steps=1000, batch=32, lr=0.1, seed=0, on_step=None):

@@ -194,3 +194,27 @@ def test_batchnorm_matches_the_manual_torch_formula():
     xvar = x.var(0, keepdim=True, unbiased=False)
     expected = (x - xmean) / torch.sqrt(xvar + 1e-5)
     assert _data(out) == pytest.approx(expected.flatten().tolist(), rel=1e-12)
+
+
+@pytest.mark.parametrize("batchnorm", [False, True])
+def test_trace_values_sees_the_same_tanh_neurons_as_net_trace(batchnorm):
+    """trace_values() (branch compat; skipped until it is merged) groups by line and depth: one layer per tanh
+    layer, a row per sample, the same numbers as net.trace()."""
+    trace_values = pytest.importorskip("micrograd_it.trace_values").trace_values
+    from micrograd_it.deep import DeepMLP
+    from micrograd_it.losses import softmax_cross_entropy
+
+    net = DeepMLP(gain=5 / 3, batchnorm=batchnorm, hidden=6, depth=5, seed=0)
+    rng = random.Random(10)
+    X = [[rng.randrange(27) for _ in range(3)] for _ in range(4)]
+    Y = [rng.randrange(27) for _ in range(4)]
+    with trace_values() as by_line:
+        loss = softmax_cross_entropy(net.forward(X), Y)
+    loss.backward()
+    with net.trace() as by_module:
+        loss = softmax_cross_entropy(net.forward(X), Y)
+    loss.backward()
+    assert [(layer.n_samples, layer.n_neurons) for layer in by_line.layers] == [(4, 6)] * 5
+    for line_layer, module_layer in zip(by_line.layers, by_module.layers, strict=True):
+        assert line_layer.act == module_layer.act
+        assert line_layer.grad_out == module_layer.grad_out
