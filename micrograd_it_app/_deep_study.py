@@ -136,6 +136,20 @@ def deep_rows(section):
     return rows
 
 
+def grad_std_rows(section):
+    """Per configuration and moment: the gradient std at each tanh layer's outputs on each engine (formatted)."""
+    torch_by_key = {run["key"]: run for run in section["torch"]["runs"]} if section["torch"] else {}
+    rows = []
+    for run in section["engine"]["runs"]:
+        for when in ("init", "final"):
+            row = [run["title"], "init" if when == "init" else f"after {len(run['losses'])} steps",
+                   _layers_text(profile(run[when])["grad_std"], "{:.1e}")]
+            if run["key"] in torch_by_key:
+                row.append(_layers_text(profile(torch_by_key[run["key"]][when])["grad_std"], "{:.1e}"))
+            rows.append(row)
+    return rows
+
+
 def deep_header(section):
     """The header of `deep_rows`."""
     header = ["configuration", "when", "engine: saturated % per layer", "engine: grad std last/first"]
@@ -168,7 +182,10 @@ def report_context(section):
     if section["torch"]:
         by_key = {run["key"]: run for run in section["torch"]["runs"]}
     reference = by_key.get("gain_5_3")
+    grad_header = ["configuration", "when", "engine: gradient std per layer"] + (
+        ["PyTorch: gradient std per layer"] if section["torch"] else [])
     return {"section": section, "header": deep_header(section), "rows": deep_rows(section),
+            "grad_header": grad_header, "grad_rows": grad_std_rows(section),
             "engine_size": section["engine"]["size"], "torch_size": section["torch"]["size"] if section["torch"] else None,
             "reference_lines": ([reference["init"]["activations"][0]["line"], reference["final"]["activations"][0]["line"]]
                                 if reference else None),

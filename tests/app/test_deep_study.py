@@ -82,6 +82,9 @@ def test_rows_and_printed_table_come_from_the_records(section):
     mine = profile(first["init"])
     assert rows[0][:4] == ["gain 0.5", "init", " ".join(f"{x:.0f}" for x in mine["saturated_pct"]),
                            f"{mine['grad_depth_ratio']:.2f} {mine['grad_trend']}"]
+    from micrograd_it_app._deep_study import grad_std_rows
+
+    assert grad_std_rows(section)[0][2] == " ".join(f"{x:.1e}" for x in mine["grad_std"])
     lines = deep_table(section)
     assert lines[0].startswith("deep net (5 tanh layers): engine 3 wide, batch 4, 2 steps per configuration")
     assert len(lines) == 1 + 1 + 4
