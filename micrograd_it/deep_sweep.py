@@ -13,8 +13,6 @@ across configurations, the order of their mean saturation and of their depth
 ratios in each engine.
 """
 
-import math
-
 from .deep import DeepMLP, diagnose
 
 __all__ = ["CONFIGS", "run_config", "profile", "agreement", "trend"]
@@ -43,7 +41,9 @@ def run_config(config, X, Y, hidden=16, batch=16, steps=1000, lr=0.1, depth=5, e
 
 
 def trend(ratio):
-    """"grows", "shrinks" or "flat" for a depth ratio std(last layer) / std(first layer)."""
+    """"grows", "shrinks" or "flat" for a depth ratio std(last layer) / std(first layer); "undefined" for None."""
+    if ratio is None:
+        return "undefined"
     if ratio > GROWS:
         return "grows"
     if ratio < SHRINKS:
@@ -55,7 +55,7 @@ def profile(record):
     """Return the per-layer numbers of one snapshot: saturated %, gradient std, their means and depth ratio."""
     saturated = [layer["saturated_pct"] for layer in record["activations"]]
     grad_std = [layer["std"] for layer in record["gradients"]]
-    ratio = grad_std[-1] / grad_std[0] if grad_std[0] > 0 else math.inf
+    ratio = grad_std[-1] / grad_std[0] if grad_std[0] > 0 else None  # None, not inf: the result stays JSON
     return {"saturated_pct": saturated, "saturated_mean": sum(saturated) / len(saturated),
             "act_std": [layer["std"] for layer in record["activations"]],
             "grad_std": grad_std, "grad_depth_ratio": ratio, "grad_trend": trend(ratio)}
@@ -63,7 +63,7 @@ def profile(record):
 
 def _order(rows, engine, what):
     """The configuration titles sorted by `what` in `engine`'s profiles (highest first)."""
-    return [row["title"] for row in sorted(rows, key=lambda row: -row[engine][what])]
+    return [row["title"] for row in sorted(rows, key=lambda row: -(row[engine][what] or 0.0))]
 
 
 def agreement(engine_runs, torch_runs):

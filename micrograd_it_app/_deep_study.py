@@ -116,6 +116,11 @@ def _layers_text(numbers, fmt):
     return " ".join(fmt.format(number) for number in numbers)
 
 
+def _ratio_text(numbers):
+    ratio = numbers["grad_depth_ratio"]
+    return "-" if ratio is None else f"{ratio:.2f} {numbers['grad_trend']}"
+
+
 def deep_rows(section):
     """One row of formatted numbers per configuration and moment: saturated % per layer and the gradient's
     depth ratio on each engine, and whether the two trends agree (the report's table and the printed one)."""
@@ -125,12 +130,12 @@ def deep_rows(section):
         for when in ("init", "final"):
             mine = profile(run[when])
             row = [run["title"], "init" if when == "init" else f"after {len(run['losses'])} steps",
-                   _layers_text(mine["saturated_pct"], "{:.0f}"), f"{mine['grad_depth_ratio']:.2f} {mine['grad_trend']}"]
+                   _layers_text(mine["saturated_pct"], "{:.0f}"), _ratio_text(mine)]
             other = torch_by_key.get(run["key"])
             if other is not None:
                 theirs = profile(other[when])
                 row += [_layers_text(theirs["saturated_pct"], "{:.0f}"),
-                        f"{theirs['grad_depth_ratio']:.2f} {theirs['grad_trend']}",
+                        _ratio_text(theirs),
                         "yes" if mine["grad_trend"] == theirs["grad_trend"] else "no"]
             rows.append(row)
     return rows
