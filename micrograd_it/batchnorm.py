@@ -106,7 +106,8 @@ class BatchNorm1d(Module):
 
         Raises ValueError for a bad batch; on any error the running statistics are unchanged.
         """
-        rows = _check_rows(rows, self.dim, "BatchNorm1d")
+        rows = [[x if isinstance(x, Value) else Value(x) for x in row]  # numbers too; Value() names a bad one
+                for row in _check_rows(rows, self.dim, "BatchNorm1d")]
         n = len(rows)
         if not self.training:
             scales = [1.0 / math.sqrt(var + self.eps) for var in self.running_var]

@@ -218,3 +218,15 @@ def test_trace_values_sees_the_same_tanh_neurons_as_net_trace(batchnorm):
     for line_layer, module_layer in zip(by_line.layers, by_module.layers, strict=True):
         assert line_layer.act == module_layer.act
         assert line_layer.grad_out == module_layer.grad_out
+
+
+def test_batchnorm_takes_plain_numbers_and_names_a_bad_one():
+    bn = BatchNorm1d(2)
+    out = bn.batch([[1.0, 2.0], [3.0, 5.0]])
+    # two values per feature: each is one (biased) std from the mean, so +-1 / sqrt(1 + eps / var)
+    assert out[1][0].data == pytest.approx(1 / math.sqrt(1 + 1e-5 / 1.0), rel=1e-12)
+    assert bn.running_mean == pytest.approx([0.2, 0.35], rel=1e-12)  # 0.1 * the batch means 2 and 3.5
+    before = (list(bn.running_mean), list(bn.running_var))
+    with pytest.raises(TypeError, match="'abc'"):
+        bn.batch([[1.0, "abc"], [3.0, 5.0]])
+    assert (bn.running_mean, bn.running_var) == before
