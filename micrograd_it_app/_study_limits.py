@@ -31,6 +31,9 @@ costs (imports, the data set) cancel:
   per stage, 479 s of CPU for the whole study), and what each step keeps (its
   loss: 4 x 32 bytes per step); the evaluations of h over all 182,625
   training contexts brought the process to 1.07 GB at its peak.
+- the deep-net section (--deep): per --deep-steps, five configurations on the engine at 16 x 16,
+  measured 0.046 s a step on a shared machine (rounded up to 0.05), and with --torch five in
+  PyTorch at 3 ms; about 1 kB kept per step and configuration (losses, update ratios).
 
 The budgets: half of this machine's physical memory (the rest is the
 system's and the other programs'), counting every worker process at its
@@ -58,8 +61,10 @@ BASE_BYTES = 200_000_000  # the interpreter with numpy, matplotlib and the data 
 TORCH_SECONDS_PER_STEP = 3.0e-3  # 4 stages x 0.6 ms, rounded up
 TORCH_BYTES_PER_STEP = 200  # 4 stages x 32 bytes (a float in a list), rounded up
 TORCH_BASE_BYTES = 1_000_000_000  # the full-split evaluations, the data as tensors, torch itself
+DEEP_SECONDS_PER_STEP = 5 * 0.05  # the deep-net section's five engine configurations, per --deep-steps
+DEEP_BYTES_PER_STEP = 5 * 1_000
 TIME_BUDGET = 24 * 3600.0  # CPU seconds
-SIZES = ("steps", "hidden", "batch", "seeds", "torch_steps")  # the options whose limit can be stated
+SIZES = ("steps", "hidden", "batch", "seeds", "torch_steps", "deep_steps")  # the options whose limit can be stated
 
 
 def memory_budget():
@@ -91,6 +96,9 @@ def estimate(options, cores=None):
     if options.torch:
         memory += TORCH_BASE_BYTES + options.torch_steps * TORCH_BYTES_PER_STEP
         seconds += options.torch_steps * TORCH_SECONDS_PER_STEP
+    if options.deep:
+        memory += options.deep_steps * DEEP_BYTES_PER_STEP * (2 if options.torch else 1)
+        seconds += options.deep_steps * (DEEP_SECONDS_PER_STEP + (5 * TORCH_SECONDS_PER_STEP if options.torch else 0))
     return memory, seconds
 
 
@@ -140,7 +148,7 @@ def check(options, dataset_size, given=SIZES, memory_limit=None, cores=None):
         return
     memory, seconds = estimate(options, cores)
     largest = {name: _largest(options, name, memory_limit, cores) for name in given
-               if name != "torch_steps" or options.torch}
+               if (name != "torch_steps" or options.torch) and (name != "deep_steps" or options.deep)}
     ratios = {name: getattr(options, name) / largest[name] for name in largest if largest[name] >= 1}
     need = f"about {_bytes(memory)} of memory and {_duration(seconds)} of CPU time"
     budget = f"the limits here are {_bytes(memory_limit)} (half of this machine's memory) and {_duration(TIME_BUDGET)}"

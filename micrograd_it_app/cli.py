@@ -28,7 +28,7 @@ __all__ = ["main", "DEMOS", "demo_summary"]
 
 PROG = "micrograd-it"
 DEMO_PACKAGE = "micrograd_it_demos"  # the demos/ folder, installed under this name (see setup.cfg)
-DEMOS = ["neuron_graph", "activations", "saturation", "moons", "dead_relu", "char_mlp", "makemore_torch", "gpt"]
+DEMOS = ["neuron_graph", "activations", "saturation", "moons", "dead_relu", "char_mlp", "makemore_torch", "gpt", "deep_batchnorm"]
 EXPRESSION_COMMANDS = ("graph", "explore")  # their first argument is an expression, which may start with "-"
 MAX_SEED = 2**32 - 1  # what every generator of the study takes (PyTorch's too, for --torch)
 
@@ -112,6 +112,11 @@ def build_parser():
     study.add_argument("--torch-steps", type=_positive_int, default=None,
                        help="training steps per init of the lecture's table (default 200000, the lecture's; "
                             "fewer are not comparable with its published losses)")
+    study.add_argument("--deep", action="store_true",
+                       help="add a section: the lecture's deep tanh net, gains and BatchNorm (minutes; "
+                            "with --torch also in PyTorch at the lecture's size)")
+    study.add_argument("--deep-steps", type=_positive_int, default=None,
+                       help="training steps of each deep-net configuration (default 1000)")
     study.set_defaults(run=_run_study)
 
     demo = commands.add_parser("demo", help="run one of the demos (--list to see them)")
@@ -229,6 +234,8 @@ def _run_study(args):
 
     if args.torch_steps is not None and not args.torch:
         raise UsageError(f"--torch-steps sets the PyTorch section's training: give --torch too (see {PROG} study --help)")
+    if args.deep_steps is not None and not args.deep:
+        raise UsageError(f"--deep-steps sets the deep-net section's training: give --deep too (see {PROG} study --help)")
     options = study.StudyOptions.from_args(args)
     check(options, len(study.dataset(options)[0]),  # sizes past this machine's limits: refused before anything runs
           given=[name for name in SIZES if getattr(args, name, None) is not None or args.full and name in ("hidden", "batch")])

@@ -16,6 +16,7 @@ from markupsafe import Markup
 from ._html import figure
 from ._output import save_text
 from ._lecture_report import lecture_context
+from ._deep_study import report_context as deep_report_context
 
 __all__ = ["build_report", "write_report"]
 
@@ -132,6 +133,9 @@ def _context(result):
     if result.torch is not None:
         file_rows += [[f"PyTorch: {title}", kind, os.path.relpath(path, result.out_dir)]
                       for title, figures_ in _torch_figure_sets(result.torch) for kind, path in figures_.items()]
+    if getattr(result, "deep", None) is not None:
+        file_rows += [["deep net", kind, os.path.relpath(path, result.out_dir)]
+                      for kind, path in result.deep["figures"].items()]
     return {
         "style": (resources.files(__package__) / "templates" / "report.css").read_text("utf-8"),
         "opt": result.options, "seconds": result.seconds, "runs": result.runs, "figures": result.figures,
@@ -152,6 +156,7 @@ def _context(result):
         "processes": result.processes, "seed_runs": result.seed_runs, "seeds": seeds["analyses"] if seeds else [],
         "seed_rows": _seed_rows(result.seed_runs, seeds),
         "after": _after_death_text(seeds) if seeds else None,
+        "deep": deep_report_context(result.deep),
     }
 
 

@@ -61,6 +61,10 @@ class StudyOptions:
     progress: bool | None = None  # progress bar: None = only when stderr is a terminal
     torch: bool = False  # add the PyTorch section: the lecture's four inits at the seed's size (_torch_section)
     torch_steps: int = 200_000  # its training steps per init (the lecture's; fewer are not comparable with it)
+    deep: bool = False  # add the deep-net section (_deep_study.py): gains and BatchNorm, minutes of CPU
+    deep_hidden: int = 16  # its tanh layers' width on the engine (PyTorch: the lecture's 100)
+    deep_batch: int = 16  # its batch on the engine (PyTorch: the lecture's 32)
+    deep_steps: int = 1000  # its training steps per configuration, on both engines
 
     @classmethod
     def from_args(cls, args):
@@ -69,7 +73,8 @@ class StudyOptions:
         if args.full:
             options.hidden, options.batch = options.full_hidden, options.full_samples
         options.torch = bool(getattr(args, "torch", False))
-        for name in ("steps", "lr", "high_lr", "hidden", "batch", "torch_steps", "seeds"):
+        options.deep = bool(getattr(args, "deep", False))
+        for name in ("steps", "lr", "high_lr", "hidden", "batch", "torch_steps", "seeds", "deep_steps"):
             if getattr(args, name, None) is not None:
                 setattr(options, name, getattr(args, name))
         return options
@@ -117,6 +122,7 @@ class StudyResult:
     data: dict = field(default_factory=dict)  # which data the study used: name, words, contexts per split
     numbers: dict = field(default_factory=dict)  # computed over the runs: the seeds' analyses and spreads, ...
     # (see _study_numbers.study_numbers); the report formats only these, the runs' and the options' numbers
+    deep: dict | None = None  # the deep-net section's result (study --deep), see _deep_study
 
 
 CONFIGS = [
@@ -291,6 +297,10 @@ def run_study(out_dir, options=None):
 
         result.torch = run_torch_section(out_dir, options)
     result.numbers = study_numbers(result)
+    if options.deep:
+        from ._deep_study import run_deep_section
+
+        result.deep = run_deep_section(out_dir, options)
     result.seconds = time.perf_counter() - started
     result.results = write_results(result)
     result.report = write_report(result)
@@ -444,6 +454,10 @@ def format_table(result):
         from ._torch_section import torch_lines
 
         lines += ["", *torch_lines(result.torch)]
+    if result.deep is not None:
+        from ._deep_study import deep_table
+
+        lines += ["", *deep_table(result.deep)]
     lines += [f"report: {result.report}"] + ([f"numbers: {result.results}"] if result.results else [])
     lines += [f"took {result.seconds:.1f} s"]
     return "\n".join(lines)

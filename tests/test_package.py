@@ -10,10 +10,10 @@ import micrograd_it
 # tape_numpy is the optional numpy backend (loaded only by record(..., backend="numpy"));
 # testing needs hypothesis (the test extra); __main__ is the command's entry point into viz;
 # torch_trace, torch_trace_layer and torch_activations are the optional PyTorch tracing, torch_makemore the
-# lecture's model in PyTorch (the torch extra).
+# lecture's model in PyTorch, torch_deep the lecture's deep net in PyTorch (the torch extra).
 OPTIONAL = {"micrograd_it.tape_numpy", "micrograd_it.testing", "micrograd_it.__main__",
             "micrograd_it.torch_trace", "micrograd_it.torch_trace_layer", "micrograd_it.torch_activations",
-            "micrograd_it.torch_makemore"}
+            "micrograd_it.torch_makemore", "micrograd_it.torch_deep"}
 THIRD_PARTY = ("numpy", "matplotlib", "graphviz", "viz", "hypothesis", "torch", "PIL")
 
 

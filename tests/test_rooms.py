@@ -147,6 +147,7 @@ ENGINE_MODULE_LEVEL = {
     "micrograd_it.torch_activations": {"torch"},
     "micrograd_it.torch_trace_layer": {"torch", "numpy"},
     "micrograd_it.torch_makemore": {"torch"},
+    "micrograd_it.torch_deep": {"torch"},
 }
 # The one door the other way (README, "Layout"): `python -m micrograd_it` must live in the engine's package,
 # and imports the command's door micrograd_it_app.start inside a function, only when run.

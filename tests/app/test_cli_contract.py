@@ -107,7 +107,7 @@ def _numeric_study_options():
 
 
 def test_every_numeric_option_is_found():
-    assert {"--steps", "--lr", "--high-lr", "--hidden", "--batch", "--seeds", "--seed", "--torch-steps"} \
+    assert {"--steps", "--lr", "--high-lr", "--hidden", "--batch", "--seeds", "--seed", "--torch-steps", "--deep-steps"} \
         <= set(_numeric_study_options())
 
 
@@ -135,7 +135,8 @@ def test_a_batch_larger_than_the_data_set_is_refused_naming_its_size(capsys, tmp
 
 
 @pytest.mark.parametrize("argv", [["--steps", "1000000000"], ["--hidden", "100000000"], ["--seeds", "100000000"],
-                                  ["--batch", "3000", "--hidden", "3000"], ["--torch", "--torch-steps", "1000000000"]])
+                                  ["--batch", "3000", "--hidden", "3000"], ["--torch", "--torch-steps", "1000000000"],
+                                  ["--deep", "--deep-steps", "1000000000"]])
 def test_absurd_sizes_are_refused_saying_how_far_they_may_go(capsys, tmp_path, argv):
     import time
 
