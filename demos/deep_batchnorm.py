@@ -27,15 +27,12 @@ def _torch_runs(Xtr, Ytr, steps):
         import torch
 
         from micrograd_it.torch_deep import run_torch_config
+        from micrograd_it.torch_makemore import one_thread
     except ImportError:
         return None
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)  # these small matrices run faster on one thread than on two
-    try:
+    with one_thread():  # these small matrices run faster on one thread than on two
         X, Y = torch.tensor(Xtr), torch.tensor(Ytr)
         return [run_torch_config(config, X, Y, steps=steps) for config in CONFIGS]
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _print_run(engine, run):

@@ -7,7 +7,6 @@ the update ratios per step and the wall time; with both engines, their `agreemen
 figures' paths. The report's section (templates/report_deep.html.j2) only formats it.
 """
 
-import contextlib
 import os
 import time
 
@@ -34,25 +33,15 @@ def _engine_job(folder, config, X, Y, options):
     return run
 
 
-@contextlib.contextmanager
-def _one_torch_thread(torch):
-    """torch on one thread: measured 2.9 ms a step at the lecture's size, against 22 ms on two (busy) cores."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def _torch_runs(Xtr, Ytr, options):
     import torch
 
     from micrograd_it.torch_deep import run_torch_config
+    from micrograd_it.torch_makemore import one_thread  # measured 2.9 ms a step on one thread, 22 ms on two (busy)
 
     X, Y = torch.tensor(Xtr), torch.tensor(Ytr)
     runs = []
-    with _one_torch_thread(torch):
+    with one_thread():
         for config in CONFIGS:
             started = time.perf_counter()
             with Progress(options.deep_steps, f"deep, PyTorch, {config[1]:<19}", enabled=options.progress) as bar:
