@@ -241,9 +241,8 @@ def main(argv=None):
     results.update(run_rounds(seed_jobs, 1 if args.quick else 3))
     results[("study", "micrograd_it", 0)] = time_study(1 if args.quick else 3)
     loads = (load_before, os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
-    text = report(results, w1_engines, verdicts, chain_sizes, scaling, batches, rounds, started, args.quick, loads)
-    if GPT_REFERENCE in gpt_engines:
-        text = text.replace("\nTotal wall time", "\n".join(gpt_section(results, gpt_engines)) + "\n\nTotal wall time")
+    text = report(results, w1_engines, verdicts, chain_sizes, scaling, batches, rounds, started, args.quick, loads,
+                  gpt_engines)
     print(text)
     if args.docs:
         from micrograd_it.files import atomic_write
@@ -304,7 +303,8 @@ def machine():
             f"{platform.python_implementation()} {platform.python_version()}")
 
 
-def report(results, w1_engines, verdicts, chain_sizes, scaling, batches, rounds, started, quick, loads=(None, None)):
+def report(results, w1_engines, verdicts, chain_sizes, scaling, batches, rounds, started, quick, loads=(None, None),
+           gpt_engines=()):
     """Return the markdown report (a str): every table, the date and the machine it ran on."""
     load = "" if None in loads else f"; load average {loads[0]:.1f} at the start, {loads[1]:.1f} at the end"
     out = [f"\n## Results ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
@@ -337,7 +337,10 @@ def report(results, w1_engines, verdicts, chain_sizes, scaling, batches, rounds,
     out += ["", "Time per step is each sample's total loop time over its steps (the mean, what training costs); "
             "the median single step beside it leaves out the steps that carry a full GC pass."]
     out += scaling_section(results, scaling, batches) + chain_section(results, chain_sizes)
-    out += build_section(results) + seed_section(results) + gpt_section(results) + study_section(results)
+    out += build_section(results) + seed_section(results)
+    if GPT_REFERENCE in gpt_engines:
+        out += gpt_section(results, gpt_engines)
+    out += study_section(results)
     out.append(f"\nTotal wall time {time.time() - started:.0f} s.")
     return "\n".join(out)
 
@@ -415,16 +418,6 @@ def seed_section(results):
     if records:
         out.append(f"\n(The tapes' one-time recording, not included above: {spread(records)} ms.)")
     return out
-
-
-def gpt_section(results):
-    """Rows of the GPT-shaped workload against its microgpt-style reference Value.
-
-    The slot for benchmarks/gpt.py (issue 23's third target; the workload is added
-    on another branch and wired here at integration): until then, one line saying so.
-    """
-    return ["", "### GPT-shaped workload against its reference Value",
-            "not run: benchmarks/gpt.py is wired in at integration"]
 
 
 def time_study(runs):
