@@ -13,9 +13,12 @@ one run in its own process, peak memory from getrusage, CPU time from
 process_time; each figure is the slope between two sizes, so the fixed
 costs (imports, the data set) cancel:
 
-- training: 1.2e-5 CPU seconds per step and per (sample x hidden neuron),
-  plus 2 ms per step: 30 and 600 steps at batch 32 x hidden 32 took 0.84 s
-  and 7.5 s; 600 steps at 4 x 32 took 2.3 s;
+- training: 2e-5 CPU seconds per step and per (sample x hidden neuron),
+  plus 40 ms per step (re-measured on 2026-12-06 after the study moved to
+  names.txt and checks every step's numbers before drawing them: 20 steps at
+  16 x 16, 64 x 64, 128 x 64 and 128 x 128 took 0.80, 1.93, 3.46 and 6.52 s
+  of CPU, timed after the data set is built: 1.87e-5 s per unit-step and
+  20 to 35 ms per step, rounded up);
 - the passes that build a graph (the evaluation batch, the seed-size pass,
   the explorer pages) and the figures, at the peak: 24 kB per
   (sample x hidden neuron): one run drawn at 32 x 128 and 32 x 512 peaked at
@@ -51,8 +54,8 @@ from ._errors import UsageError
 __all__ = ["SECONDS_PER_UNIT", "SECONDS_PER_STEP", "GRAPH_BYTES_PER_UNIT", "BASE_BYTES", "TIME_BUDGET", "memory_budget", "run_peak",
            "estimate", "check"]
 
-SECONDS_PER_UNIT = 1.2e-5  # CPU seconds per training step per (sample x hidden neuron)
-SECONDS_PER_STEP = 2e-3  # and per training step whatever the sizes (the weights kept, the replay frame)
+SECONDS_PER_UNIT = 2e-5  # CPU seconds per training step per (sample x hidden neuron)
+SECONDS_PER_STEP = 4e-2  # and per training step whatever the sizes (the numbers checked, the replay frame)
 GRAPH_BYTES_PER_UNIT = 24_000  # a pass's graph, trace and figures at the peak, per (sample x hidden neuron)
 KEPT_BYTES_PER_NEURON = 1_500  # kept per training step and hidden neuron (weights, replay frame)
 KEPT_BYTES_PER_UNIT = 6  # kept per training step and (sample x hidden neuron): the replay's saturation strings

@@ -31,6 +31,9 @@ MEASURE = textwrap.dedent("""
     if sys.argv[2] == "train":  # the training loop alone, on one run's model
         X, Y, vocab_size = study.dataset(options)
         samples = study.draw_samples(X, Y, vocab_size, options)
+        # names.txt's 182,625 contexts are built once per study (about a second of CPU), not per step:
+        # the clock starts after them, so that it times what SECONDS_PER_UNIT and SECONDS_PER_STEP predict
+        started = time.process_time()
         model = study.CharMLP(vocab_size, options.block_size, options.emb_dim, options.hidden, "scaled", 0)
         run = study.ConfigRun(key="fixed_init", title="t", init="scaled", lr=options.lr)
         study.train(model, X, Y, run, options, samples.batches)
