@@ -11,13 +11,9 @@ import pytest
 from micrograd_it import Value
 from micrograd_it.optim import Adam
 from tests.interrupts import interrupt_after
+from tests.test_optim import params_with_grads  # the same leaves with grads as the SGD tests
 
 
-def params_with_grads(data, grads):
-    params = [Value(x) for x in data]
-    for p, g in zip(params, grads):
-        p.grad = g
-    return params
 
 
 def test_the_first_step_moves_each_parameter_by_lr_against_the_sign_of_its_gradient():
