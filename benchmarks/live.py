@@ -13,7 +13,10 @@ turn (the order rotates each step), so that a slow spell of this shared machine 
   the time), including the first frame (step 0) and the final one (close()). Its view's clock counts
   only the time of its own steps, as if it trained alone.
 A loop's cost is the sum of its steps' times; each overhead is taken within a round against that
-round's plain loop; min and median over rounds are printed.
+round's plain loop; min and median over rounds are printed. For "frames" the first step (which draws the
+first frame, and imports matplotlib in a fresh process) and the last (close() draws the final frame) are
+a run's fixed cost: the benchmark also prints the overhead of the steps between them (the steady cost,
+set by the draw budget) and, from both, how long a run must be for its whole overhead to stay under 10%.
 """
 
 import argparse
@@ -84,15 +87,20 @@ class Loop:
 
 
 def one_round(steps, offset):
-    """Return ({kind: seconds of its loop}, frames drawn, seconds spent drawing) of one round."""
+    """Return ({kind: seconds of its loop}, {kind: seconds of its first and last step}, frames drawn,
+    seconds spent drawing) of one round."""
     loops = {kind: Loop(kind) for kind in KINDS}
     totals = dict.fromkeys(KINDS, 0.0)
+    ends = dict.fromkeys(KINDS, 0.0)
     for step in range(steps):
         start = (step + offset) % len(KINDS)
         for kind in KINDS[start:] + KINDS[:start]:
-            totals[kind] += loops[kind].step(last=step == steps - 1)
+            seconds = loops[kind].step(last=step == steps - 1)
+            totals[kind] += seconds
+            if step in (0, steps - 1):
+                ends[kind] += seconds
     frames = loops["frames"].view
-    return totals, frames.frames_drawn, frames.draw_seconds
+    return totals, ends, frames.frames_drawn, frames.draw_seconds
 
 
 def main(argv=None):
@@ -101,12 +109,18 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=200)
     options = parser.parse_args(argv)
     one_round(3, 0)  # warm-up: imports, matplotlib's font cache, first-call costs
+    if options.steps < 3:
+        parser.error("--steps must be at least 3 (the first and last steps are a run's fixed cost)")
     overheads = {"numbers": [], "frames": []}
+    steady, fixed, per_step = [], [], []
     for round_ in range(options.rounds):
-        totals, frames, drawing = one_round(options.steps, round_)
+        totals, ends, frames, drawing = one_round(options.steps, round_)
         plain = totals["plain"] / options.steps
         for kind in overheads:
             overheads[kind].append(totals[kind] / totals["plain"] - 1.0)
+        steady.append((totals["frames"] - ends["frames"]) / (totals["plain"] - ends["plain"]) - 1.0)
+        fixed.append(ends["frames"] - ends["plain"])
+        per_step.append(plain)
         print(f"round {round_ + 1}: plain {plain * 1e3:.1f} ms/step; "
               f"numbers {totals['numbers'] / options.steps * 1e3:.1f}; "
               f"frames {totals['frames'] / options.steps * 1e3:.1f} ({frames} frames, {drawing:.2f} s drawing)",
@@ -115,6 +129,14 @@ def main(argv=None):
         print(f"overhead of view.update every step, {kind:<8}: min {100 * min(values):+.1f}%, "
               f"median {100 * statistics.median(values):+.1f}% of a traced W1 step (batch {BATCH}, "
               f"{options.steps} steps, {options.rounds} rounds)")
+    steady_median, fixed_median, step_median = map(statistics.median, (steady, fixed, per_step))
+    print(f"frames, split: the steps between the first and the last {100 * steady_median:+.1f}% (median; "
+          f"min {100 * min(steady):+.1f}%), plus {fixed_median:.2f} s fixed for the first and the final frame")
+    if steady_median < 0.10:
+        print(f"frames, whole run under +10% from about {fixed_median / ((0.10 - steady_median) * step_median):,.0f}"
+              f" steps ({step_median * 1e3:.1f} ms a plain step)")
+    else:
+        print("frames: the steady cost alone is over 10%")
 
 
 if __name__ == "__main__":

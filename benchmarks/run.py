@@ -103,16 +103,25 @@ def gpt_section(results, engines):
            "the same model code on each Value class",
            "| engine | ms per step (total / steps), median (min-max) | vs the reference (same rounds) |",
            "|---|---|---|"]
-    base = [mean_step_ms(r) if "total_ms" in r else None for r in results[("gpt", GPT_REFERENCE, 0)]]
-    for engine in engines:
-        samples = results[("gpt", engine, 0)]
-        if any("error" in r for r in samples):
+    for engine, samples, ms, ratios in step_ratios(results, lambda engine: ("gpt", engine, 0), engines, GPT_REFERENCE):
+        if ms is None:
             out.append(f"| {engine} | {samples[0].get('error')} | - |")
+        else:
+            out.append(f"| {engine} | {spread(ms)} | {spread(ratios)}x |")
+    return out
+
+
+def step_ratios(results, key_of, engines, base_engine):
+    """Yield (engine, samples, ms per step of each round, base / ms of each round); ms and the ratios are
+    None when a sample of the engine failed (samples[0]["error"] says why)."""
+    base = [mean_step_ms(r) if "total_ms" in r else None for r in results[key_of(base_engine)]]
+    for engine in engines:
+        samples = results[key_of(engine)]
+        if any("error" in r for r in samples):
+            yield engine, samples, None, None
             continue
         ms = [mean_step_ms(r) for r in samples]
-        ratios = [b / m for b, m in zip(base, ms) if b is not None]
-        out.append(f"| {engine} | {spread(ms)} | {spread(ratios)}x |")
-    return out
+        yield engine, samples, ms, [b / m for b, m in zip(base, ms) if b is not None]
 
 
 def spread(numbers):
@@ -159,15 +168,12 @@ def w1_table(results, engines, batch):
     """Markdown rows: ms per step (total / steps; median single step beside it) and ratio to micrograd per round."""
     rows = ["| engine | ms per step = total / steps, median over rounds (min-max) | median single step, ms "
             "| vs micrograd (same rounds, total / steps) |", "|---|---|---|---|"]
-    base = [mean_step_ms(r) if "total_ms" in r else None for r in results[("w1", "micrograd", batch)]]
-    for engine in engines:
-        samples = results[("w1", engine, batch)]
-        if any("error" in r for r in samples):
+    for engine, samples, ms, ratios in step_ratios(results, lambda engine: ("w1", engine, batch), engines, "micrograd"):
+        if ms is None:
             rows.append(f"| {engine} | {samples[0].get('error')} | - | - |")
-            continue
-        ms = [mean_step_ms(r) for r in samples]
-        ratios = [b / m for b, m in zip(base, ms) if b is not None]
-        rows.append(f"| {engine} | {spread(ms)} | {spread([median_step_ms(r) for r in samples])} | {spread(ratios)}x |")
+        else:
+            rows.append(f"| {engine} | {spread(ms)} | {spread([median_step_ms(r) for r in samples])} "
+                        f"| {spread(ratios)}x |")
     return rows
 
 
