@@ -177,10 +177,13 @@ def named_parameters(net, params):
         return list(source.named_parameters())
     if isinstance(source, dict):
         return list(source.items())
+    what = "live(params=...)" if params is not None else "live(net)"
+    if isinstance(source, (str, bytes)):
+        raise TypeError(f"{what} needs a Module, a list of parameters or (name, parameter) pairs, got {describe(source)}")
     try:
         items = list(source)
     except TypeError:
-        raise TypeError(f"live(params=...) needs a Module, a list of parameters or (name, parameter) pairs, "
+        raise TypeError(f"{what} needs a Module, a list of parameters or (name, parameter) pairs, "
                         f"got {describe(source)}") from None
     named = [item if isinstance(item, tuple) and len(item) == 2 else (f"params.{i}", item)
              for i, item in enumerate(items)]

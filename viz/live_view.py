@@ -71,6 +71,8 @@ class LiveView:
             raise TypeError(f"live() clock must be a function returning seconds, got {describe(clock)}")
         self.clock, self.title, self.dpi = clock, str(title), _positive(dpi, "dpi")
         self.layers = self._check_layers(layers)
+        if total is not None and (isinstance(total, bool) or not isinstance(total, int) or total < 1):
+            raise ValueError(f"live() total must be a positive int (the number of steps) or None, got {describe(total)}")
         self.net = net
         named = named_parameters(net, params)
         self._watch = ParameterWatch(named) if named else None

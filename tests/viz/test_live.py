@@ -111,6 +111,13 @@ def test_bad_arguments_are_named():
         live(output="window")
     with pytest.raises(ValueError, match="max_fps"):
         live(max_fps=0, output="none")
+    for total in (-3, 0, 2.5, True, "10"):
+        with pytest.raises(ValueError, match=f"total must be a positive int.*{total!r}"):
+            live(output="none", total=total)
+    with pytest.raises(TypeError, match=r"live\(net\) needs a Module.*'a net' \(str\)"):
+        live("a net", output="none")
+    with pytest.raises(TypeError, match=r"live\(params=...\) needs a Module.*\(bytes\)"):
+        live(params=b"ab", output="none")
     view = live(output="none")
     with pytest.raises(TypeError, match="'abc'"):
         view.update(loss="abc")
