@@ -97,15 +97,20 @@ class _TraceSwitch:
     """The activation ops' hook for `micrograd_it.trace_values`: ``anywhere`` is True while a
     trace_values() block is open in some thread or task, and then every activation op (relu,
     tanh... what the catalogue marks as one) calls ``record(preact, act, op)`` after making its
-    node; the recorder decides whether this context is tracing. Off, it costs one read per op."""
+    node; the recorder decides whether this context is tracing. Off, it costs one read per op.
+    A node made by hand in a function named as a catalogue activation (microgpt's way,
+    ``def tanh(self): return Value(t, (self,), (1 - t**2,))``) calls ``record_made`` instead:
+    the line to report is the one that called that function."""
 
-    __slots__ = ("anywhere", "record")
+    __slots__ = ("anywhere", "record", "record_made")
     anywhere: bool
     record: Any
+    record_made: Any
 
     def __init__(self) -> None:
         self.anywhere = False
         self.record = None
+        self.record_made = None
 
 
 _tracing: Final = _TraceSwitch()
@@ -720,10 +725,15 @@ def _init_given(node: Value, data: float, children: Any, local_grads: Any, label
     node._x = node._y = None
     node._dx = node._dy = 0.0
     if inputs and is_grad_enabled():  # under no_grad(), as every op, it makes a leaf
-        node._operation = _custom_op(_maker_name())
+        text = _maker_name()
+        node._operation = _custom_op(text)
         node._x, node._dx = inputs[0], locals_[0]
         if len(inputs) == 2:
             node._y, node._dy = inputs[1], locals_[1]
+        elif _tracing.anywhere and _is_activation(text):
+            # a learner's own tanh/relu...: trace_values() records it as that activation (its
+            # saturation read by the catalogue's rule), at the line that called the function
+            _tracing.record_made(inputs[0], node, _activation_op(text))
 
 
 def _check_given(children: Any, local_grads: Any) -> tuple[list, list]:
@@ -776,6 +786,23 @@ def _maker_name() -> str:
     if name.startswith("<"):  # <module>, <lambda>, <listcomp>, <genexpr>
         return CUSTOM
     return _DUNDER_TEXT.get(name, name)
+
+
+_ACTIVATION_OPS: dict[str, Op] = {}
+
+
+def _is_activation(name: str) -> bool:
+    """True when `name` is an activation of the catalogue (relu, tanh, ...: one input, a saturation rule)."""
+    definition = CATALOGUE.get(name)
+    return definition is not None and definition.arity == 1 and definition.activation is not None
+
+
+def _activation_op(name: str) -> Op:
+    """The Op of the catalogue's activation `name` (for trace_values' layers of hand-made nodes)."""
+    op = _ACTIVATION_OPS.get(name)
+    if op is None:
+        op = _ACTIVATION_OPS[name] = Op(name)
+    return op
 
 
 def _custom_op(text: str) -> Op:

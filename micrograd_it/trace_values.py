@@ -8,7 +8,12 @@
 
 The scalar twin of `micrograd_it.torch_trace.trace_torch`. Each activation op of the catalogue
 (relu, tanh, sigmoid... the ops marked as activations in micrograd_it/ops.py) applied inside the
-block, in this thread or task, is recorded: its input (preact) and output (act) Values. The
+block, in this thread or task, is recorded: its input (preact) and output (act) Values. So is a
+node made by hand, microgpt's way (``Value(t, (self,), (1 - t**2,))``), in a function named as
+such an activation (a learner's own ``def tanh(self)``), when its value and local derivative are
+that activation's (to 1e-9): it is recorded as that activation, at the line that called the
+function, so the catalogue's saturation rule is the right one for it. Any other hand-made node (a
+``def silu(self)``, or a leaky ReLU named relu) is not recorded: its rule would be a guess. The
 LayerTraces keep those Values and read ``.data`` / ``.grad`` when asked, so they see a
 ``backward()`` run after the block, as net.trace()'s do.
 
@@ -41,6 +46,7 @@ cannot be nested in one thread.
 """
 
 import contextvars
+import math
 import os
 import sys
 import threading
@@ -64,10 +70,36 @@ def _record(preact, act, op):
         tracer._add(preact, act, op, sys._getframe(1))
 
 
+def _record_made(preact, act, op):
+    """The engine's hook for a node made by hand in a function named as an activation (``def tanh(self):
+    return Value(t, (self,), (1 - t**2,))``): recorded at the line that called that function, when its
+    value and local derivative are the catalogue's for that activation (up to rounding)."""
+    tracer = _current.get()
+    if tracer is not None and tracer._open and _is_that_activation(preact, act, op):
+        frame = sys._getframe(1)
+        # the engine's frames (its Python source) and __init__s passing the arguments on, then the maker
+        while frame is not None and (frame.f_code.co_filename == _ENGINE_FILE or frame.f_code.co_name == "__init__"):
+            frame = frame.f_back
+        if frame is not None:
+            tracer._add(preact, act, op, frame.f_back)
+
+
+def _is_that_activation(preact, act, op):
+    """True when `act` holds what the catalogue's `op` gives at `preact` (value and local derivative,
+    to 1e-9): then the op's saturation rule is the right one for it, not a guess from its name."""
+    try:
+        out, local = CATALOGUE[op.name].rule(preact._data)
+    except (ArithmeticError, ValueError):
+        return False
+    return (math.isclose(out, act._data, rel_tol=1e-9, abs_tol=1e-12)
+            and math.isclose(local, act._dx, rel_tol=1e-9, abs_tol=1e-12))
+
+
 def _count_open(change):
     with _lock:
         _open_blocks[0] += change
         _engine._tracing.record = _record
+        _engine._tracing.record_made = _record_made
         _engine._tracing.anywhere = _open_blocks[0] > 0
 
 

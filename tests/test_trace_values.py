@@ -235,11 +235,65 @@ def test_an_interrupt_while_entering_leaves_tracing_as_it_was(monkeypatch):
     assert [layer.n_neurons for layer in tr.layers] == [1]
 
 
-def test_a_node_made_by_hand_is_not_an_activation_whatever_its_makers_name():
-    def relu(x):  # microgpt's way: the value and the derivative, computed here
-        return Value(max(0.0, x.data), (x,), (float(x.data > 0),))
+class Hand:
+    """A learner's own activations, written microgpt's way: the value and the local derivative, by hand."""
+
+    @staticmethod
+    def tanh(x):
+        t = math.tanh(x.data)
+        return Value(t, (x,), (1 - t**2,))
+
+    @staticmethod
+    def relu(x):  # microgpt's relu
+        return Value(max(0, x.data), (x,), (float(x.data > 0),))
+
+
+class NotWhatTheySay:
+    """Hand-made ops the catalogue cannot vouch for: a leaky ReLU named relu, and silu (no such activation)."""
+
+    @staticmethod
+    def relu(x):
+        return Value(x.data if x.data > 0 else 0.1 * x.data, (x,), (1.0 if x.data > 0 else 0.1,))
+
+    @staticmethod
+    def silu(x):
+        s = 1.0 / (1.0 + math.exp(-x.data))
+        return Value(x.data * s, (x,), (s + x.data * s * (1.0 - s),))
+
+
+def _mlp_layers(tanh, relu):
+    """A two-layer MLP applying `tanh` then `relu` (functions), traced on three samples; its layers."""
+    W1 = [[Value(0.7), Value(-1.3)], [Value(2.5), Value(0.4)], [Value(-0.2), Value(0.9)]]
+    W2 = [[Value(1.1), Value(-0.6), Value(0.3)], [Value(-2.0), Value(0.5), Value(1.7)]]
+
+    def forward(x):
+        h = [tanh(sum((w * xi for w, xi in zip(row, x)), Value(0.0))) for row in W1]
+        return [relu(sum((w * hi for w, hi in zip(row, h)), Value(0.0))) for row in W2]
+
     with trace_values() as tr:
-        out = relu(Value(0.5))
+        loss = sum(sum(forward(x)) for x in [[0.5, -1.0], [3.0, 2.25], [-0.7, 0.9]])
+    loss.backward()
+    return tr.layers
+
+
+def test_a_hand_made_activation_is_traced_as_the_catalogues_when_its_numbers_are_that_activations():
+    # a learner's own tanh and relu written microgpt's way, against our methods on the same code
+    hand, ours = _mlp_layers(Hand.tanh, Hand.relu), _mlp_layers(Value.tanh, Value.relu)
+    assert [layer.name.split(" ", 1)[1] for layer in hand] == ["forward() tanh", "forward() relu"]
+    assert [layer.name for layer in hand] == [layer.name for layer in ours]  # the line that called tanh()
+    for got, want in zip(hand, ours):
+        assert (got.activation, got.n_samples, got.n_neurons) == (want.activation, 3, want.n_neurons)
+        for what in ("preact", "act", "grad_out", "grad_in", "saturated", "dead"):
+            mine, theirs = getattr(got, what), getattr(want, what)
+            assert (mine() if callable(mine) else mine) == (theirs() if callable(theirs) else theirs), what
+    assert any(flag for row in hand[0].saturated() for flag in row)  # the case is not empty: 3.0, 2.25 saturate
+    assert hand[1].dead() == ours[1].dead()
+
+
+def test_a_hand_made_node_that_is_not_the_activation_it_is_named_after_is_not_traced():
+    with trace_values() as tr:
+        outs = [NotWhatTheySay.relu(Value(-0.5)), NotWhatTheySay.silu(Value(0.5)), Hand.relu(Value(0.5))]
         Value(0.5).relu()
-    assert out._op == "relu" and out.op == "custom"
-    assert [(layer.activation, layer.n_samples * layer.n_neurons) for layer in tr.layers] == [("relu", 1)]
+    assert [out._op for out in outs] == ["relu", "silu", "relu"] and {out.op for out in outs} == {"custom"}
+    # only microgpt's relu (really relu) and our method: one layer each, of one call
+    assert [(layer.activation, layer.n_samples * layer.n_neurons) for layer in tr.layers] == [("relu", 1), ("relu", 1)]
