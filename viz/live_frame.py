@@ -13,6 +13,7 @@ numbers the frame was drawn from, so a reader (or a test) of the saved notebook 
 import io
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from .plots_common import DEAD_COLOR, line_color
 from .plots_hist import activation_hist, grad_hist
@@ -101,7 +102,7 @@ def _draw_ratios(ax, records):
     if history and any(value is not None for step in history for value in step.values()):
         update_ratio_history(history, ax=ax)
         ax.set_ylabel("log10 update/data", fontsize=9)
-        ax.legend(fontsize=6, frameon=False, loc="best")
+        ax.legend(fontsize=6, frameon=True, framealpha=0.85, loc="best")  # readable over the lines it covers
     else:
         ax.set_title("update : data ratio: no parameters\n(live(net) or live(params=...))", fontsize=10)
         ax.set_axis_off()
@@ -143,14 +144,26 @@ def draw_frame(figure, records, shown, threshold, title):
             ax.set_axis_off()
         top[1].set_title("no traced layer (update(trace=...))", fontsize=10)
     _draw_ratios(top[3], records)
+    whole_numbers = list(top)  # x axes of steps and of neuron indices
+    gradients = []  # x axes of gradients (-0.0005...)
     for row, index in enumerate(rows, start=1):
         axes = [figure.add_subplot(grid[row, 4 * i:4 * i + 4]) for i in range(3)]
         _draw_layer(axes, last.trace_layers[index], last.layers[index], threshold)
+        whole_numbers.append(axes[0])
+        gradients.append(axes[2])
     for ax in figure.axes:  # viz's figures are made for one panel a page; a frame holds up to 16
         ax.title.set_fontsize(8.5)
         ax.xaxis.label.set_fontsize(8.5)
         ax.yaxis.label.set_fontsize(8.5)
         ax.tick_params(labelsize=7.5)
+    # a panel is ~250 px wide: at most 5 labels on an x axis of steps, neurons or gradients, so that 25000
+    # (steps) or -0.00075 (a gradient) never run into each other; steps and neurons are whole numbers
+    for ax in whole_numbers:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+    for ax in whole_numbers[len(top):]:  # a saturation map's rows are samples: 0, 1, ... not 0.25
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+    for ax in gradients:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
     summary = frame_summary(last, rows)
     figure.suptitle(f"{title}: {frame_text(summary)}", fontsize=11)
     return summary

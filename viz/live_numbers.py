@@ -30,17 +30,24 @@ class LayerNumbers:
     the saturated flags and each neuron's mean |grad_in| (its replay frame, made when a page is saved);
     `has_grads` is False when no backward() reached it."""
 
-    __slots__ = ("name", "activation", "n_samples", "n_neurons", "saturated", "dead", "flags", "mean_grads",
+    __slots__ = ("name", "activation", "n_samples", "n_neurons", "saturated", "dead", "_packed_flags", "mean_grads",
                  "has_grads")
 
     def __init__(self, name, activation, flags, grad_in):
         self.name, self.activation = str(name), str(activation)
         self.n_samples, self.n_neurons = flags.shape
-        self.flags = flags
+        # kept for every step of a run (save() replays them): a bit each, not a byte
+        self._packed_flags = np.packbits(flags, axis=None)
         self.saturated = int(flags.sum())
         self.dead = [int(j) for j in np.flatnonzero(flags.all(axis=0))]
         self.has_grads = grad_in is not None
         self.mean_grads = mean_abs_grads(grad_in) if grad_in is not None else np.zeros(self.n_neurons)
+
+    @property
+    def flags(self):
+        """samples x neurons bools: where this step's layer was saturated."""
+        count = self.n_samples * self.n_neurons
+        return np.unpackbits(self._packed_flags, count=count).astype(bool).reshape(self.n_samples, self.n_neurons)
 
     def frame(self, loss):
         """This step's replay frame (viz.replay's keys) with `loss`."""

@@ -84,6 +84,7 @@ class LiveView:
         self.frames_drawn = 0
         self.draw_seconds = 0.0  # the time spent drawing frames (by `clock`), for the curious and the benchmark
         self._next_draw_at = -math.inf
+        self._first_update_at = None  # the clock at the first update: the draw budget counts from there
         self.closed = False
 
     # -- options --------------------------------------------------------------------------------------
@@ -144,12 +145,18 @@ class LiveView:
         """
         if self.closed:
             raise RuntimeError("this live view is closed; make a new one with live()")
+        started = self.clock()
         previous = self._records[-1].param_data if self._records else self._initial_data
         record = step_numbers(len(self._records), loss, trace, self.threshold, self._watch, previous)
         self._shown(record)  # a bad layers= option fails here, before anything is kept
         self._records.append(record)  # the commit: one append
+        if self._first_update_at is None:
+            self._first_update_at = started
         if len(self._records) > 1:
-            self._records[-2].param_data = None  # only the newest step's parameters are needed
+            # Only the newest step's parameters and trace are needed (the frame draws that step's map and
+            # histograms): an older trace would keep its step's whole graph alive, 15 MB a step of the makemore MLP.
+            self._records[-2].param_data = None
+            self._records[-2].trace_layers = None
         self._output.step(frame_summary(record, self._shown(record)))
         if self._output.draws and self.clock() >= self._next_draw_at:
             self._draw()
@@ -167,7 +174,11 @@ class LiveView:
         self._output.put(frame)
         cost = max(0.0, self.clock() - started)
         self.last_frame, self.frames_drawn, self.draw_seconds = frame, self.frames_drawn + 1, self.draw_seconds + cost
-        self._next_draw_at = started + max(1.0 / self.max_fps, cost / self.draw_budget)
+        # The budget holds over the whole run: the frames drawn so far, the next one and the final one (close()
+        # draws it), each guessed to cost what this one did, take at most draw_budget of the time since the
+        # first update. Only a run shorter than two frames' cost / draw_budget pays more: its first and final frame.
+        origin = started if self._first_update_at is None else self._first_update_at
+        self._next_draw_at = max(started + 1.0 / self.max_fps, origin + (self.draw_seconds + 2.0 * cost) / self.draw_budget)
 
     def close(self):
         """Draw the final step (unless it is the frame shown) and finish the output; return None. Idempotent."""

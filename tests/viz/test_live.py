@@ -5,12 +5,14 @@ Drawing a frame costs seconds on a busy machine, so the throttle tests replace t
 (what is tested is when the view draws, not how); the tests of the picture draw real frames.
 """
 
+import gc
 import io
 import json
 import math
 import re
 import subprocess
 import sys
+import weakref
 
 import numpy as np
 import pytest
@@ -104,6 +106,30 @@ def test_a_loss_only_loop_with_parameters_given_by_params():
         view.save("never.html")
 
 
+def test_the_view_keeps_no_older_steps_trace_so_a_long_run_does_not_keep_every_graph(tmp_path):
+    # each step's trace holds that step's whole graph (the makemore MLP's: ~15 MB); only the newest is drawn
+    net = small_net()
+    view = live(net, output="none")
+    optimizer = SGD(net, lr=0.1)
+    first_layers = []
+    for step in range(3):
+        with net.trace() as tr:
+            loss = hinge([net(x) for x in X], Y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        view.update(loss=loss, trace=tr)
+        if step == 0:
+            first_layers = [weakref.ref(layer) for layer in tr.layers]
+            first_nodes = len(tr.layers[0].act_nodes[0])
+    del tr, loss
+    gc.collect()
+    assert first_nodes == 8 and first_layers and all(ref() is None for ref in first_layers)
+    # what the view keeps of the old steps still gives their numbers and the replay page
+    assert view.layer_history(0)["steps"] == [0, 1, 2]
+    assert str(view.save(tmp_path / "replay.html")).endswith("replay.html")
+
+
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="threshold"):
         live(threshold=1.5, output="none")
@@ -172,18 +198,36 @@ def test_the_view_draws_at_most_max_fps_frames_a_second_and_always_the_final_ste
     assert drawn == [0, 50, 99]
 
 
-def test_slow_drawing_is_spaced_to_keep_within_its_time_budget(stub_drawing):
+def test_slow_drawing_stays_within_its_time_budget_over_the_whole_run_first_and_final_frames_included(stub_drawing):
     drawn, state = stub_drawing
     clock = FakeClock()
     state["clock"], state["cost"] = clock, 0.2  # each frame costs 0.2 s: at 5%, one frame per 4 s
     view = live(output=lambda frame: None, clock=clock, max_fps=2.0, draw_budget=0.05)
-    for step in range(100):  # a step every 0.1 s (plus the drawing's own time)
+    start = clock.now
+    for step in range(1000):  # a step every 0.1 s (plus the drawing's own time): 100 s of training
         clock.now += 0.1
         view.update(loss=1.0)
-    times = np.diff([0.0] + drawn)
-    assert len(drawn) > 1 and all(gap >= 4.0 / 0.1 - 2 for gap in times[1:])  # about 40 steps apart
+        if step >= 100:  # from the point where two frames fit the budget: drawing within 5% of the time so far
+            assert view.draw_seconds + 0.2 <= 0.05 * (clock.now - start) + 1e-9  # the final frame reserved too
     view.close()
-    assert drawn[-1] == 99
+    assert drawn[0] == 0 and drawn[-1] == 999
+    assert view.draw_seconds == pytest.approx(0.2 * len(drawn))
+    assert view.draw_seconds <= 0.05 * (clock.now - start)
+    # and not far below it: frames come as often as the budget allows (every 4 s, i.e. ~40 steps, once running)
+    assert view.draw_seconds >= 0.05 * (clock.now - start) - 3 * 0.2
+    assert all(gap >= 36 for gap in np.diff(drawn[1:-1]))  # 4 s: 38 steps of 0.1 s and a frame of 0.2 s
+
+
+def test_a_run_shorter_than_two_frames_budget_draws_only_its_first_and_final_frames(stub_drawing):
+    drawn, state = stub_drawing
+    clock = FakeClock()
+    state["clock"], state["cost"] = clock, 0.2
+    view = live(output=lambda frame: None, clock=clock, draw_budget=0.05)  # 2 frames fit after 8 s
+    for step in range(70):  # 7 s
+        clock.now += 0.1
+        view.update(loss=1.0)
+    view.close()
+    assert drawn == [0, 69]
 
 
 def test_the_final_frame_is_not_drawn_twice(stub_drawing):
