@@ -81,6 +81,9 @@ class Loop:
             self.view.update(loss=loss, trace=tr)
             if last:
                 self.view.close()
+        # A training loop frees each step's graph when its loss and trace are replaced: timed here in every
+        # loop (plain: now; with a view, which holds the newest step's trace, at the next update)
+        del tr, loss
         seconds = time.perf_counter() - start
         self.clock.stop()
         return seconds

@@ -30,7 +30,9 @@ uses), never through backward(), so it is the same inside and outside no_grad().
 A neuron is dead when it is saturated on every sample of the traced batch.
 """
 
+import inspect
 import math
+import sys
 
 from .catalogue import ACTIVATIONS
 
@@ -212,7 +214,10 @@ class Trace:
     def __init__(self, named_layers):
         self._named_layers = list(named_layers)
         self.layers = [LayerTrace(name, layer.activation, layer.nout) for name, layer in self._named_layers]
+        for layer_trace in self.layers:
+            layer_trace._owner = self
         self._state = "new"
+        self._entered_in = None  # the frame running the with-block, while it is open
 
     @classmethod
     def from_layers(cls, layers):
@@ -225,20 +230,34 @@ class Trace:
     def __enter__(self):
         if self._state != "new":
             raise RuntimeError("this Trace was already used; open a new one with net.trace()")
+        _release_abandoned(layer for _, layer in self._named_layers)
         busy = [name for name, layer in self._named_layers if layer._recorder is not None]
         if busy:
             raise RuntimeError(f"layers {busy} are already being traced; traces cannot be nested")
-        for (_, layer), layer_trace in zip(self._named_layers, self.layers):
-            layer._recorder = layer_trace
-        self._state = "open"
+        try:
+            self._entered_in = sys._getframe(1)
+            for (_, layer), layer_trace in zip(self._named_layers, self.layers):
+                layer._recorder = layer_trace
+            self._state = "open"
+        except BaseException:  # Ctrl-C half-way in: no layer stays recording (the block never started)
+            self._release()
+            self._state, self._entered_in = "new", None
+            raise
         return self
 
     def __exit__(self, *exc_info):
+        try:
+            self._release()
+        finally:  # Ctrl-C inside the first release: this one finishes it, so no layer stays recording
+            self._release()
+            self._state, self._entered_in = "closed", None
+        return False
+
+    def _release(self):
+        """Stop every layer this trace records from recording into it (idempotent)."""
         for (_, layer), layer_trace in zip(self._named_layers, self.layers):
             if layer._recorder is layer_trace:
                 layer._recorder = None
-        self._state = "closed"
-        return False
 
     def summary(self, threshold=0.99):
         """Return a list with one `LayerTrace.summary` dict per layer."""
@@ -265,6 +284,39 @@ class Trace:
 
         rows = [_summary_cells(row) for row in self.summary()]
         return _html_repr.table(SUMMARY_HEADER, rows, caption=f"Trace of {len(self.layers)} layers (threshold 0.99)")
+
+
+# A Ctrl-C can land as __exit__ starts, before any of its code runs (Python checks for signals on entering a
+# function): the block is over, but its layers still record. The next trace takes them back when the frame
+# that ran that block is no longer running in any thread (a generator or coroutine suspended inside its
+# block is still running: it is left alone).
+_SUSPENDABLE = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+
+
+def _running_frames():
+    running = set()
+    for frame in sys._current_frames().values():
+        while frame is not None:
+            running.add(id(frame))
+            frame = frame.f_back
+    return running
+
+
+def block_abandoned(frame):
+    """True when the with-block that `frame` ran can no longer be open: the frame is running in no thread
+    and is not a generator's or coroutine's (which may be suspended inside the block)."""
+    if frame is None or frame.f_code.co_flags & _SUSPENDABLE:
+        return False
+    return id(frame) not in _running_frames()
+
+
+def _release_abandoned(layers):
+    """Stop `layers` recording into a net.trace() whose with-block ended without its __exit__ finishing."""
+    for layer in layers:
+        owner = getattr(layer._recorder, "_owner", None)
+        if owner is not None and block_abandoned(owner._entered_in):
+            owner._release()
+            owner._state, owner._entered_in = "closed", None
 
 
 def _fmt(value, spec):

@@ -49,18 +49,17 @@ import contextvars
 import math
 import os
 import sys
-import threading
+import weakref
 
 from . import engine as _engine
 from .catalogue import CATALOGUE
-from .trace import LayerTrace, Trace
+from .trace import LayerTrace, Trace, block_abandoned
 
 __all__ = ["trace_values", "ValuesLayerTrace"]
 
 _ENGINE_FILE = _engine.__file__  # the Python source's frames are skipped (compiled, it has none)
 _current = contextvars.ContextVar("micrograd_it.trace_values", default=None)
-_lock = threading.Lock()
-_open_blocks = [0]
+_open_tracers = weakref.WeakSet()  # the blocks entered and not yet closed, in any thread
 
 
 def _record(preact, act, op):
@@ -95,12 +94,22 @@ def _is_that_activation(preact, act, op):
             and math.isclose(local, act._dx, rel_tol=1e-9, abs_tol=1e-12))
 
 
-def _count_open(change):
-    with _lock:
-        _open_blocks[0] += change
-        _engine._tracing.record = _record
-        _engine._tracing.record_made = _record_made
-        _engine._tracing.anywhere = _open_blocks[0] > 0
+def _hook(on):
+    """Point the engine's hook at this module; ``anywhere`` True (on), or True while a block is open (off).
+
+    No lock (a Ctrl-C between a lock's acquire and release would leave every later block waiting): when a
+    block closes, the hook goes off only if no block is entered, and that is checked again after the
+    write, so a block entered meanwhile in another thread turns it back on. A set of the entered blocks
+    rather than a count: no interrupt can leave it wrong for good (an abandoned block leaves it when the
+    next one in its context closes it, or when it is collected)."""
+    _engine._tracing.record = _record
+    _engine._tracing.record_made = _record_made
+    if on:
+        _engine._tracing.anywhere = True
+        return
+    _engine._tracing.anywhere = len(_open_tracers) > 0
+    if len(_open_tracers) > 0:
+        _engine._tracing.anywhere = True
 
 
 class ValuesLayerTrace(LayerTrace):
@@ -144,6 +153,8 @@ class trace_values(Trace):
         if self._state != "new":
             raise RuntimeError("this trace_values() was already used; open a new one")
         outer = _current.get()
+        if outer is not None and outer._open and block_abandoned(outer._block_frame):
+            outer.__exit__(None, None, None)  # a Ctrl-C as its __exit__ began: the block ended, finish closing it
         if outer is not None and outer._open:
             raise RuntimeError("trace_values() blocks cannot be nested in one thread")
         self._calls = []      # (site, op, depth, frame serials innermost first, preact, act)
@@ -151,34 +162,43 @@ class trace_values(Trace):
         self._frames = {}     # frame -> serial number; holds the frames until the block ends
         self._functions = {}  # (code, line) -> the name of the function that holds it
         self._block_frame = sys._getframe(1)
-        _count_open(+1)  # before the block opens: the engine's hook must never miss an open block
+        _open_tracers.add(self)
+        _hook(on=True)  # before the block opens: the engine's hook must never miss an open block
         try:
             self._token = _current.set(self)
             self._state = "open"
             self._open = True  # last: recording starts only once the block is fully entered
         except BaseException:  # Ctrl-C half-way in: as if the block had never been entered
-            self._open = False
-            if self._token is not None:
-                _current.reset(self._token)
-                self._token = None
+            self._close()
             self._state = "new"
-            _count_open(-1)
             raise
         return self
 
     def __exit__(self, *exc_info):
-        self._open = False
+        if self._state != "open":  # closed already (an abandoned block, closed by the next one)
+            return False
         try:
-            _current.reset(self._token)
-        except (ValueError, RuntimeError):  # exited in another context than it was entered
-            _current.set(None)
-        _count_open(-1)
-        self._state = "closed"
+            self._close()
+        finally:  # a Ctrl-C inside the first: this one finishes it (each step can run twice)
+            self._close()
         try:
             self.layers = _layers(self._calls, self._functions)
         finally:
             self._calls, self._depth, self._frames, self._block_frame = [], {}, {}, None
         return False
+
+    def _close(self):
+        """Stop recording: this context's current block back to none, the engine's hook off if no block is open."""
+        self._open = False
+        self._state = "closed"
+        if self._token is not None:
+            token, self._token = self._token, None
+            try:
+                _current.reset(token)
+            except (ValueError, RuntimeError):  # exited in another context than it was entered
+                _current.set(None)
+        _open_tracers.discard(self)
+        _hook(on=False)
 
     def _add(self, preact, act, op, frame):
         while frame is not None and frame.f_code.co_filename == _ENGINE_FILE:

@@ -284,3 +284,49 @@ def test_trace_numbers_are_the_same_inside_and_outside_no_grad(activation):
             [net(x) for x in X]
         read_inside = numbers(inside)
     assert read_inside == numbers(outside) == numbers(inside)
+
+
+def test_an_interrupt_at_any_line_of_a_traced_block_leaves_no_layer_recording():
+    # Ctrl-C in net.trace()'s __enter__ or __exit__ used to leave layers recording, and the next
+    # net.trace() refused them as "already being traced"
+    import micrograd_it.trace as trace_module
+    from tests.interrupts import interrupted_at_line
+
+    net = MLP(2, [3, 1], seed=0)
+
+    def traced():
+        with net.trace():
+            net([0.5, -1.0])
+
+    lines = interrupted_at_line(traced, trace_module, 0)
+    assert lines > 10
+    for k in range(1, lines + 1):
+        interrupted_at_line(traced, trace_module, k)
+        with net.trace() as tr:  # usable again: it records this block and nothing else
+            net([0.5, -1.0])
+        assert [layer.n_samples for layer in tr.layers] == [1, 1], f"line {k}"
+        assert all(layer._recorder is None for layer in net.layers), f"line {k}"
+
+
+def test_an_open_trace_still_refuses_a_nested_one_and_a_suspended_generators_block_stays_open():
+    net = MLP(2, [3, 1], seed=0)
+    with net.trace():
+        with pytest.raises(RuntimeError, match="already being traced"):
+            with net.trace():
+                pass
+
+    def steps():
+        with net.trace() as tr:
+            yield net([0.5, -1.0])
+            yield tr
+
+    running = steps()
+    next(running)  # suspended inside its block: the block is open, its frame on no stack
+    with pytest.raises(RuntimeError, match="already being traced"):
+        with net.trace():
+            pass
+    assert next(running).layers[0].n_samples == 1
+    running.close()
+    with net.trace() as tr:
+        net([0.5, -1.0])
+    assert tr.layers[0].n_samples == 1

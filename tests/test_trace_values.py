@@ -297,3 +297,24 @@ def test_a_hand_made_node_that_is_not_the_activation_it_is_named_after_is_not_tr
     assert [out._op for out in outs] == ["relu", "silu", "relu"] and {out.op for out in outs} == {"custom"}
     # only microgpt's relu (really relu) and our method: one layer each, of one call
     assert [(layer.activation, layer.n_samples * layer.n_neurons) for layer in tr.layers] == [("relu", 1), ("relu", 1)]
+
+def test_an_interrupt_at_any_line_of_a_block_leaves_the_next_block_tracing_only_its_own_calls():
+    # a Ctrl-C as __exit__ began used to leave the block open for good: the next one was refused as nested
+    import sys
+
+    from tests.interrupts import interrupted_at_line
+
+    module = sys.modules["micrograd_it.trace_values"]  # the package's attribute of that name is the class
+
+    def traced():
+        with trace_values():
+            Value(0.5).relu()
+
+    lines = interrupted_at_line(traced, module, 0)
+    assert lines > 20
+    for k in range(1, lines + 1):
+        interrupted_at_line(traced, module, k)
+        with trace_values() as tr:
+            Value(0.5).tanh()
+        assert [(layer.activation, layer.n_samples * layer.n_neurons) for layer in tr.layers] == [("tanh", 1)], k
+        assert not engine._tracing.anywhere, k  # and the hook is off once no block is open

@@ -20,6 +20,7 @@ from .plots_hist import activation_hist, grad_hist
 from .plots_saturation import saturation_map
 from .plots_training import loss_curve, update_ratio_history
 from ._text import plain_text
+from .live_numbers import drawable
 
 __all__ = ["draw_frame", "frame_png", "frame_text", "frame_summary", "figure_size"]
 
@@ -148,7 +149,7 @@ def draw_frame(figure, records, shown, threshold, title):
     gradients = []  # x axes of gradients (-0.0005...)
     for row, index in enumerate(rows, start=1):
         axes = [figure.add_subplot(grid[row, 4 * i:4 * i + 4]) for i in range(3)]
-        _draw_layer(axes, last.trace_layers[index], last.layers[index], threshold)
+        _draw_layer(axes, drawable(last.trace_layers[index]), last.layers[index], threshold)
         whole_numbers.append(axes[0])
         gradients.append(axes[2])
     for ax in figure.axes:  # viz's figures are made for one panel a page; a frame holds up to 16

@@ -10,19 +10,23 @@ Layers come from any trace with LayerTrace's shape -- ``net.trace()``'s, ``trace
 called once per step: a layer's own rule decides what saturated means (tanh: |h| > 0.99, relu: h = 0).
 """
 
+import itertools
 import math
 import numbers
+import operator
 
 import numpy as np
 
 from micrograd_it.catalogue import ACTIVATIONS
+from micrograd_it.trace import LayerTrace
 from micrograd_it.optim import group_name
 
 from ._arrays import _tensor_to_numpy as tensor_to_numpy
 from ._arrays import describe
 from .replay import frame_from_means, mean_abs_grads
 
-__all__ = ["StepNumbers", "LayerNumbers", "ParameterWatch", "step_numbers", "loss_number"]
+__all__ = ["StepNumbers", "LayerNumbers", "LayerArrays", "ParameterWatch", "step_numbers", "loss_number",
+           "drawable"]
 
 
 class LayerNumbers:
@@ -62,7 +66,8 @@ class LayerNumbers:
 class StepNumbers:
     """One step: `step` (0 = the first update), `loss` (a float, None when not given), `layers` (a list of
     LayerNumbers), `ratios` ({group: log10 ratio or None}, None without parameters), `trace_layers`
-    (the layer objects themselves, read again only to draw this step's histograms and map), and the
+    (per layer, what a frame of this step draws: its LayerArrays, or the layer object itself for a torch
+    layer; `drawable()` gives the layer to draw; kept only on the newest step), and the
     parameters' data after the step (`param_data`, kept only on the newest step)."""
 
     __slots__ = ("step", "loss", "layers", "ratios", "trace_layers", "param_data")
@@ -95,17 +100,78 @@ def _numpy(values, dtype):
     return np.asarray(values, dtype=dtype)
 
 
+_DATA, _GRAD = operator.attrgetter("data"), operator.attrgetter("grad")
+
+
+def _node_numbers(layer, nodes, read):
+    """samples x neurons floats read from a layer's node rows (``preact_nodes``: Values, or the numbers of
+    LayerTrace.from_numbers) in one numpy call over all of them, or None when the layer has no such rows
+    (a torch layer) or they are not a full rectangle. The same floats as the layer's own lists, sooner:
+    this runs every step of a watched loop."""
+    rows = getattr(layer, nodes, None)
+    if not isinstance(rows, list) or hasattr(layer, "step_stats"):
+        return None
+    shape = (layer.n_samples, layer.n_neurons)
+    try:
+        return np.fromiter(map(read, itertools.chain.from_iterable(rows)), dtype=float,
+                           count=shape[0] * shape[1]).reshape(shape)
+    except (ValueError, TypeError):  # ragged, or not numbers: the layer's own lists say what it is
+        return None
+
+
 def _grads(layer):
     """The layer's grad_in as a float array, or None when no backward() reached it (a torch layer raises then)."""
     if hasattr(layer, "has_grads") and not layer.has_grads:
         return None
+    fast = _node_numbers(layer, "preact_nodes", _GRAD)
+    if fast is not None:
+        return fast
     try:
         return _numpy(layer.grad_in, float).reshape(layer.n_samples, layer.n_neurons)
     except RuntimeError:
         return None
 
 
-def saturated_flags(layer, threshold):
+class LayerArrays:
+    """The newest step's numbers of a layer whose rows are Values (net.trace()'s, trace_values()'s), as
+    samples x neurons arrays: the view keeps these instead of the layer, so the step's graph goes when the
+    training loop lets it go (holding it to the next step cost W1 +4.5%). `layer()` makes the LayerTrace a
+    frame draws from them (LayerTrace.from_numbers), only when a frame is drawn."""
+
+    __slots__ = ("name", "activation", "preact", "act", "grad_out", "grad_in")
+
+    def __init__(self, name, activation, preact, act, grad_out, grad_in):
+        self.name, self.activation = name, activation
+        self.preact, self.act, self.grad_out, self.grad_in = preact, act, grad_out, grad_in
+
+    def layer(self):
+        """The LayerTrace of these numbers (what saturation_map, activation_hist and grad_hist draw)."""
+        return LayerTrace.from_numbers(self.name, self.activation, self.preact.tolist(), self.act.tolist(),
+                                       self.grad_out.tolist(), self.grad_in.tolist())
+
+
+def drawable(layer):
+    """The layer object a frame draws: a kept LayerArrays made back into a LayerTrace, any other layer as is."""
+    return layer.layer() if isinstance(layer, LayerArrays) else layer
+
+
+def _value_arrays(layer):
+    """LayerArrays of a layer of Value rows, or None for any other (a torch layer; a trace_values() layer
+    with a constant of its own, judged by its own saturated(); rows that are not a full rectangle)."""
+    if getattr(layer, "params", None):
+        return None
+    preact = _node_numbers(layer, "preact_nodes", _DATA)
+    act = _node_numbers(layer, "act_nodes", _DATA) if preact is not None else None
+    if act is None:
+        return None
+    grad_out = _node_numbers(layer, "act_nodes", _GRAD)
+    grad_in = _node_numbers(layer, "preact_nodes", _GRAD)
+    if grad_out is None or grad_in is None:
+        return None
+    return LayerArrays(layer.name, layer.activation, preact, act, grad_out, grad_in)
+
+
+def saturated_flags(layer, threshold, arrays=None):
     """samples x neurons bools: where the layer's neuron is saturated, by its activation's rule.
 
     A layer of lists (net.trace()'s, trace_values()'s) whose activation has its own rule in the catalogue
@@ -116,17 +182,23 @@ def saturated_flags(layer, threshold):
     op = ACTIVATIONS.get(layer.activation)
     rule = op.activation.saturated if op is not None else None
     if rule is not None and not hasattr(layer, "step_stats"):  # step_stats: a torch layer, tensorised already
-        return np.asarray(rule(np.asarray(layer.preact, dtype=float), np.asarray(layer.act, dtype=float),
-                               threshold), dtype=bool)
+        if arrays is not None:  # `layer`'s own numbers, read already (LayerArrays)
+            preact, act = arrays.preact, arrays.act
+        else:
+            preact, act = np.asarray(layer.preact, dtype=float), np.asarray(layer.act, dtype=float)
+        return np.asarray(rule(preact, act, threshold), dtype=bool)
     return _numpy(layer.saturated(threshold), bool)
 
 
 def layer_numbers(layer, threshold):
-    """Return the LayerNumbers of one traced layer, or None when it recorded no sample this step."""
+    """Return (the LayerNumbers of one traced layer, what to keep of it for drawing: its LayerArrays or the
+    layer itself); (None, layer) when it recorded no sample this step."""
     if layer.n_samples == 0 or layer.n_neurons == 0:
-        return None
-    flags = saturated_flags(layer, threshold).reshape(layer.n_samples, layer.n_neurons)
-    return LayerNumbers(layer.name, layer.activation, flags, _grads(layer))
+        return None, layer
+    arrays = _value_arrays(layer)
+    flags = saturated_flags(layer, threshold, arrays).reshape(layer.n_samples, layer.n_neurons)
+    grads = arrays.grad_in if arrays is not None else _grads(layer)
+    return LayerNumbers(layer.name, layer.activation, flags, grads), (layer if arrays is None else arrays)
 
 
 def trace_layers(trace):
@@ -203,10 +275,9 @@ def named_parameters(net, params):
 def step_numbers(step, loss, trace, threshold, watch, previous_data):
     """Return the StepNumbers of one update (nothing is changed: the caller commits it)."""
     loss = loss_number(loss)
-    layers = trace_layers(trace)
-    measured = [layer_numbers(layer, threshold) for layer in layers]
+    pairs = [layer_numbers(layer, threshold) for layer in trace_layers(trace)]
     ratios, data = None, None
     if watch is not None:
         data = watch.read()
         ratios = watch.ratios(previous_data, data)
-    return StepNumbers(step, loss, measured, ratios, layers, data)
+    return StepNumbers(step, loss, [numbers for numbers, _ in pairs], ratios, [kept for _, kept in pairs], data)

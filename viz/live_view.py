@@ -27,7 +27,7 @@ from micrograd_it.files import atomic_write
 from ._arrays import describe
 from .display import _kernel_shell
 from .live_frame import draw_frame, frame_png, frame_summary, frame_text
-from .live_numbers import ParameterWatch, named_parameters, step_numbers
+from .live_numbers import ParameterWatch, drawable, named_parameters, step_numbers
 from .live_outputs import CallbackOutput, Frame, NoOutput, NotebookOutput, TerminalLine
 from .plots_common import check_threshold
 
@@ -277,7 +277,7 @@ class LiveView:
             from .graph import render
             from .network import draw_network
 
-            trace = type("LastTrace", (), {"layers": self._records[-1].trace_layers})()
+            trace = type("LastTrace", (), {"layers": [drawable(layer) for layer in self._records[-1].trace_layers]})()
             svg = render(draw_network(mlp, trace, threshold=self.threshold), format="svg")
         except (ImportError, TypeError, ValueError, RuntimeError, OSError):
             return None  # not an MLP of ours, no layout engine: the page says it has no drawing

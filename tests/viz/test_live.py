@@ -130,6 +130,24 @@ def test_the_view_keeps_no_older_steps_trace_so_a_long_run_does_not_keep_every_g
     assert str(view.save(tmp_path / "replay.html")).endswith("replay.html")
 
 
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_the_newest_step_is_kept_as_arrays_that_draw_what_the_layer_itself_draws(activation):
+    net = small_net(activation)
+    view = live(net, output="none")
+    with net.trace() as tr:
+        loss = hinge([net(x) for x in X], Y)
+    loss.backward()
+    view.update(loss=loss, trace=tr)
+    kept = view._records[-1].trace_layers
+    assert all(isinstance(layer, live_numbers.LayerArrays) for layer in kept)  # no Value: the graph can go
+    for original, arrays in zip(tr.layers, kept):
+        redrawn = live_numbers.drawable(arrays)
+        for what in ("preact", "act", "grad_out", "grad_in", "saturated", "dead", "saturation"):
+            mine, theirs = getattr(redrawn, what), getattr(original, what)
+            assert (mine() if callable(mine) else mine) == (theirs() if callable(theirs) else theirs), what
+        assert (redrawn.name, redrawn.activation) == (original.name, original.activation)
+
+
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="threshold"):
         live(threshold=1.5, output="none")
