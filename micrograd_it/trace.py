@@ -33,6 +33,7 @@ A neuron is dead when it is saturated on every sample of the traced batch.
 import inspect
 import math
 import sys
+import weakref
 
 from .catalogue import ACTIVATIONS
 
@@ -215,7 +216,7 @@ class Trace:
         self._named_layers = list(named_layers)
         self.layers = [LayerTrace(name, layer.activation, layer.nout) for name, layer in self._named_layers]
         for layer_trace in self.layers:
-            layer_trace._owner = self
+            layer_trace._owner = weakref.ref(self)  # weak: a cycle would leave every traced graph to the collector
         self._state = "new"
         self._entered_in = None  # the frame running the with-block, while it is open
 
@@ -313,8 +314,13 @@ def block_abandoned(frame):
 def _release_abandoned(layers):
     """Stop `layers` recording into a net.trace() whose with-block ended without its __exit__ finishing."""
     for layer in layers:
-        owner = getattr(layer._recorder, "_owner", None)
-        if owner is not None and block_abandoned(owner._entered_in):
+        owner_ref = getattr(layer._recorder, "_owner", None)
+        if owner_ref is None:  # not a net.trace()'s recorder
+            continue
+        owner = owner_ref()
+        if owner is None:  # the Trace is gone, so its block is over (an open with-block holds its Trace)
+            layer._recorder = None
+        elif block_abandoned(owner._entered_in):
             owner._release()
             owner._state, owner._entered_in = "closed", None
 
