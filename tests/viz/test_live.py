@@ -35,8 +35,9 @@ def small_net(activation="tanh"):
     return MLP(2, [8, 8, 1], activation=activation, init="scaled", bias_init=3.0, seed=0)
 
 
-def train(net, view, steps, lr=0.5, seen=None):
-    """Train `net` `steps` steps, calling view.update each; record in `seen` what the traces themselves say."""
+def train(net, view, steps, lr=0.5, seen=None, on_trace=None):
+    """Train `net` `steps` steps, calling view.update each; record in `seen` what the traces themselves say;
+    `on_trace(tr)` is called with each step's trace."""
     optimizer = SGD(net, lr=lr)
     for _ in range(steps):
         with net.trace() as tr:
@@ -45,6 +46,8 @@ def train(net, view, steps, lr=0.5, seen=None):
         loss.backward()
         optimizer.step()
         view.update(loss=loss, trace=tr)
+        if on_trace is not None:
+            on_trace(tr)
         if seen is not None:
             seen["loss"].append(loss.data)
             seen["dead"].append([tr.layers[i].dead() for i in range(2)])
@@ -110,21 +113,11 @@ def test_the_view_keeps_no_older_steps_trace_so_a_long_run_does_not_keep_every_g
     # each step's trace holds that step's whole graph (the makemore MLP's: ~15 MB); only the newest is drawn
     net = small_net()
     view = live(net, output="none")
-    optimizer = SGD(net, lr=0.1)
     first_layers = []
-    for step in range(3):
-        with net.trace() as tr:
-            loss = hinge([net(x) for x in X], Y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        view.update(loss=loss, trace=tr)
-        if step == 0:
-            first_layers = [weakref.ref(layer) for layer in tr.layers]
-            first_nodes = len(tr.layers[0].act_nodes[0])
-    del tr, loss
+    train(net, view, 1, lr=0.1, on_trace=lambda tr: first_layers.extend(weakref.ref(layer) for layer in tr.layers))
+    train(net, view, 2, lr=0.1)
     gc.collect()
-    assert first_nodes == 8 and first_layers and all(ref() is None for ref in first_layers)
+    assert len(first_layers) == 3 and all(ref() is None for ref in first_layers)
     # what the view keeps of the old steps still gives their numbers and the replay page
     assert view.layer_history(0)["steps"] == [0, 1, 2]
     assert str(view.save(tmp_path / "replay.html")).endswith("replay.html")
