@@ -64,32 +64,24 @@ def gradients_agree(result, reference):
         math.isclose(g, want, rel_tol=1e-9, abs_tol=1e-9 * scale) for g, want in zip(result["grads"], reference["grads"]))
 
 
-def cross_check(engines, batch):
-    """Return {engine: "ok" | reason} for W1's gradients against micrograd_it's object engine."""
-    reference = sample("w1-grads", "micrograd_it", batch)
+def cross_check(engines, batch, workload="w1-grads", reference_engine="micrograd_it"):
+    """Return {engine: "ok" | reason} for a workload's loss and gradients against `reference_engine`'s
+    (W1: micrograd_it's object engine; "gpt-grads": the microgpt-style reference Value)."""
+    reference = sample(workload, reference_engine, batch)
     verdicts = {}
     for engine in engines:
-        result = sample("w1-grads", engine, batch)
-        if "error" in result:
-            verdicts[engine] = result["error"]
-        else:
-            verdicts[engine] = "ok" if gradients_agree(result, reference) else "WRONG GRADIENTS"
-        print(f"  gradients of {engine:<22} {verdicts[engine]}", flush=True)
-    return verdicts
-
-
-def gpt_cross_check():
-    """Return {engine: "ok" | reason} for the GPT step's loss and gradients against the reference Value."""
-    reference = sample("gpt-grads", GPT_REFERENCE)
-    verdicts = {}
-    for engine in GPT_ENGINES:
-        result = sample("gpt-grads", engine)
+        result = sample(workload, engine, batch)
         if "error" in result:
             verdicts[engine] = result["error"]
         else:
             verdicts[engine] = "ok" if gradients_agree(result, reference) else "WRONG GRADIENTS"
         print(f"  gradients of {engine:<28} {verdicts[engine]}", flush=True)
     return verdicts
+
+
+def gpt_cross_check():
+    """Return {engine: "ok" | reason} for the GPT step's loss and gradients against the reference Value."""
+    return cross_check(GPT_ENGINES, 0, "gpt-grads", GPT_REFERENCE)
 
 
 def gpt_jobs(engines):

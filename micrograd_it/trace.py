@@ -313,6 +313,7 @@ def block_abandoned(frame):
 
 def _release_abandoned(layers):
     """Stop `layers` recording into a net.trace() whose with-block ended without its __exit__ finishing."""
+    owners = {}
     for layer in layers:
         owner_ref = getattr(layer._recorder, "_owner", None)
         if owner_ref is None:  # not a net.trace()'s recorder
@@ -320,7 +321,10 @@ def _release_abandoned(layers):
         owner = owner_ref()
         if owner is None:  # the Trace is gone, so its block is over (an open with-block holds its Trace)
             layer._recorder = None
-        elif block_abandoned(owner._entered_in):
+        else:
+            owners[id(owner)] = owner  # each Trace's frame looked up once, not once per layer
+    for owner in owners.values():
+        if block_abandoned(owner._entered_in):
             owner._release()
             owner._state, owner._entered_in = "closed", None
 
