@@ -19,7 +19,7 @@ from setuptools.command.build_ext import build_ext
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 MODULES = ("ops", "engine")  # the same as micrograd_it/_compiled.py's MODULES
-HELPER = "_untracked"  # C, built beside them: the compiled nodes outside the cyclic collector (its header says why)
+HELPER = "_nodes"  # C, built beside them: the compiled nodes' memory, the ops + - *, freeing and walks (its header says why)
 STAMP = "_compiled_sources.json"
 PACKAGE = "micrograd_it"
 
@@ -77,7 +77,9 @@ def _mypyc_extensions():
     for extension in extensions:
         # The interpreter's floating-point results exactly: no fused multiply-add, pow() called as it is.
         extension.extra_compile_args = list(extension.extra_compile_args or []) + ["-ffp-contract=off", "-fno-builtin-pow"]
-    return extensions + [Extension(f"{PACKAGE}.{HELPER}", [os.path.join(PACKAGE, HELPER + ".c")])]
+    helper = Extension(f"{PACKAGE}.{HELPER}", [os.path.join(PACKAGE, HELPER + ".c")],
+                       extra_compile_args=["-ffp-contract=off"])  # its + - * and chain rule: the interpreter's bits
+    return extensions + [helper]
 
 
 def _is_compiler_failure(error):

@@ -11,10 +11,13 @@ is built again), and the environment variable ``MICROGRAD_IT_PURE=1`` forces
 the source. Otherwise each module is loaded from its .py, before anything
 imports it. Both give the same results bit for bit (tests/test_compiled.py).
 
-With the compiled engine comes `HELPER`, a few lines of C built beside it
-(`_untracked.c`, whose header says why): the compiled Value's own instances
-are made outside the cyclic garbage collector's lists, since a graph of
-them holds no reference cycle. The Python source leaves them tracked.
+With the compiled engine comes `HELPER`, C built beside it (`_nodes.c`, whose
+header says why): the compiled Value's own instances live in slabs of memory
+that the next graph uses again, outside the cyclic garbage collector's lists
+(a graph of them holds no reference cycle); and, once `use_fast_path` has
+checked that its fields are where the C code reads them, the ops + - *, the
+freeing of a graph and backward's two walks run in C, with the same results
+bit for bit. The Python source leaves its nodes tracked and runs all in Python.
 """
 
 import contextlib
@@ -25,12 +28,12 @@ import json
 import os
 import sys
 
-__all__ = ["MODULES", "HELPER", "STAMP", "choose", "nodes_tracked"]
+__all__ = ["MODULES", "HELPER", "STAMP", "choose", "nodes_tracked", "fast_path"]
 
 PACKAGE = __name__.rpartition(".")[0]
 FOLDER = os.path.dirname(os.path.abspath(__file__))
 MODULES = ("ops", "engine")  # the modules setup.py compiles, each after those it imports
-HELPER = "_untracked"  # built from HELPER.c beside them
+HELPER = "_nodes"  # built from HELPER.c beside them
 STAMP = "_compiled_sources.json"
 
 
@@ -94,15 +97,55 @@ def choose():
                 sys.modules.pop(f"{PACKAGE}.{name}", None)
             reason = f"the compiled engine cannot be imported ({error})"
         else:
-            try:
-                helper.set_tracked(engine.Value, False)
-            except TypeError:  # a Python whose compiled classes allocate otherwise: the nodes stay tracked (slower)
-                pass
+            _use_nodes(helper, engine)
     if reason is not None:
         for name in MODULES:
             _load_source(name)
         return False, reason
     return True, ""
+
+
+_FAST_PATH = {"on": False, "reason": "the engine is not compiled"}
+
+
+def fast_path():
+    """Return (on: bool, the reason when it is off, or ""): whether the C ops, freeing and walks run."""
+    return _FAST_PATH["on"], _FAST_PATH["reason"]
+
+
+# What micrograd_it/_nodes.c computes for + - *: the local derivatives the catalogue declares for them.
+_C_OPS = {"+": (1.0, 1.0), "-": (1.0, -1.0), "*": "product"}
+
+
+def _use_nodes(helper, engine):
+    """Put the compiled Value's nodes in the C helper's slabs, and its C ops, freeing and walks on
+    when its fields are where the helper reads them (else the compiled methods do all, as before)."""
+    import gc
+
+    from .catalogue import CATALOGUE, PRODUCT
+
+    value = engine.Value
+    if any(type(thing) is value for thing in gc.get_objects()):  # made by another allocator: never freed by it
+        _FAST_PATH["reason"] = "Values existed before the engine's memory was set up"
+        return
+    try:
+        helper.install(value, sys.getsizeof([]) - [].__sizeof__())  # the collector's header before each object
+    except TypeError as error:  # a Python whose compiled classes allocate otherwise: tracked nodes, slower
+        _FAST_PATH["reason"] = str(error)
+        return
+    declared = {name: (PRODUCT if want == "product" else want) for name, want in _C_OPS.items()}
+    if any(CATALOGUE[name].declared != want for name, want in declared.items()):
+        _FAST_PATH["reason"] = "the catalogue's + - * are not the ones the C ops compute"
+        return
+    a, b = value(1.25), value(-113.0)  # -113.0: the marker mypyc gives an undefined float
+    probe = a * b  # by the compiled __mul__
+    probe.grad = -113.0
+    if not helper.layout_ok(probe, a, b, engine._OP_mul, engine.LEAF):
+        _FAST_PATH["reason"] = "the compiled Value's fields are not where the C helper reads them"
+        return
+    helper.enable(probe, engine.LEAF, engine._OP_add, engine._OP_sub, engine._OP_mul)
+    engine._fast = helper
+    _FAST_PATH.update(on=True, reason="")
 
 
 @contextlib.contextmanager

@@ -114,6 +114,10 @@ class _TraceSwitch:
 
 
 _tracing: Final = _TraceSwitch()
+
+# The compiled build's C module (micrograd_it/_nodes.c) once its ops, freeing and walks are
+# on (_compiled.py turns them on after checking them; see use_fast_path); else None.
+_fast: Any = None
 _open_no_grad_blocks = 0
 _no_grad_lock = threading.Lock()
 _innermost_no_grad: Final = _no_grad.innermost_block
@@ -124,6 +128,8 @@ def _count_no_grad_block(change):
     with _no_grad_lock:
         _open_no_grad_blocks += change
         _grad.everywhere = _open_no_grad_blocks == 0
+        if _fast is not None:  # the C ops read the same switch (micrograd_it/_nodes.c)
+            _fast.set_grad_everywhere(_grad.everywhere)
 
 
 class no_grad:
@@ -288,6 +294,11 @@ class Value:
 
     @data.setter
     def data(self, number: Any) -> None:
+        if type(number) is float:  # the common case (an optimizer's step), checked without a call
+            value: float = number
+            if not (math.isinf(value) or math.isnan(value)):  # compiled, two C tests
+                self._data = value
+                return
         self._data = _check_data(number, self._label)
 
     @property
@@ -531,23 +542,29 @@ class Value:
         ready for the next backward().
         """
         grad = _check_seed(grad)
+        _check_made(self)
         if _interrupted:
             _repair_interrupted()
         key = id(self)
         leaves: list[Value] = []
         restore_leaves: Any = ()  # becomes an iterator that puts every leaf's grad back, when run
         try:
-            _count_consumers(self, leaves)
-            before = list(map(_grad_of, leaves))
+            if _fast is None:
+                _count_consumers(self, leaves)
+                before = list(map(_grad_of, leaves))
+            else:  # the same walk in C (micrograd_it/_nodes.c), which also reads the leaves' grads
+                before = _fast.count_consumers(self, leaves)
             restore_leaves = map(setattr, leaves, _repeat("_grad"), before)
             _seed(self, grad)
             if _anomaly.is_on():
                 _backward_checked(self)
-            else:
+            elif _fast is None:
                 _chain_rule(self)
+            else:  # the same walk in C
+                _fast.chain_rule(self)
             # NaN and infinity stick to every gradient they flow into, down to the leaves:
             # one sum of the leaves' grads sees them all.
-            if not _isfinite(sum(map(_grad_of, leaves))):
+            if not _isfinite(sum(map(_grad_of, leaves)) if _fast is None else _fast.grads_sum(leaves)):
                 _raise_if_not_finite(self, grad, leaves, before)
         except BaseException:
             # Nothing here may be cut short by a second interrupt and leave the graph half
@@ -645,10 +662,10 @@ if not _NATIVE:
         delattr(Value, _method_name)
 
 def _instance_maker() -> Callable[[type], Any]:
-    """Compiled: the C helper's new_instance (cls.__new__(cls) in one C call; see _untracked.c)."""
+    """Compiled: the C helper's new_instance (cls.__new__(cls) in one C call; see _nodes.c)."""
     if not _NATIVE:
         return _new  # never used: the source has no generated methods
-    helper: Any = sys.modules[__name__.rpartition(".")[0] + "._untracked"]  # imported first by _compiled.py
+    helper: Any = sys.modules[__name__.rpartition(".")[0] + "._nodes"]  # imported first by _compiled.py
     maker: Callable[[type], Any] = helper.new_instance
     return maker
 
@@ -1093,6 +1110,13 @@ def _count_consumers(root: Value, leaves: list[Value]) -> None:
             else:
                 y._pending = 1
                 stack.append(y)
+
+
+def _check_made(node: Value) -> None:
+    """Raise AttributeError, before backward() changes anything, for a Value made by ``Value.__new__``
+    without ``__init__`` (its fields unset): reading them is what raises. Without this, the clean-up
+    of the failed pass would fail too and leave every later backward() to fail in its repair."""
+    _unused = (node._data, node._x, node._y)
 
 
 def _check_seed(grad):

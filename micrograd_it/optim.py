@@ -15,12 +15,26 @@ import collections
 import itertools
 import math
 import numbers
+import operator
+import sys
 
 from .engine import Value
 
 __all__ = ["SGD", "Adam", "group_name"]
 
 _run = collections.deque(maxlen=0).extend  # runs an iterator to its end in one call into C
+_grad_of = operator.attrgetter("grad")
+_data_of = operator.attrgetter("data")
+
+
+def _adam_kernel():
+    """The compiled build's Adam update in C (the numbers of Adam.step's comprehensions), else None."""
+    from ._compiled import fast_path
+
+    return sys.modules[f"{__package__}._nodes"].adam_update if fast_path()[0] else None
+
+
+_kernel = _adam_kernel()
 
 
 def _describe(value):
@@ -236,25 +250,38 @@ class Adam:
         beta1, beta2 = self.betas
         lr, eps, t = self.lr, self.eps, self.steps + 1
         correction1, correction2 = 1.0 - beta1**t, 1.0 - beta2**t
-        new_data, new_m, new_v = [], [], []
-        for (name, value), m, v in zip(self.named, self.m, self.v):
-            g = value.grad
-            m = beta1 * m + (1.0 - beta1) * g
-            v = beta2 * v + (1.0 - beta2) * g * g
-            data = value.data - lr * (m / correction1) / (math.sqrt(v / correction2) + eps)
-            if not (math.isfinite(m) and math.isfinite(v) and math.isfinite(data)):
-                raise OverflowError(f"Adam step would make {name!r} non-finite (data {value.data!r}, grad {g!r}, "
-                                    f"lr {lr!r}); nothing was changed")
-            new_data.append(data)
-            new_m.append(m)
-            new_v.append(v)
+        keep1, keep2 = 1.0 - beta1, 1.0 - beta2
+        sqrt = math.sqrt
+        # Whole lists at a time (the reads in one call into C each): a third of the time of a loop
+        # over the parameters. Each number is computed as the formula above reads, in that order.
+        grads = list(map(_grad_of, self._params))
+        data = list(map(_data_of, self._params))
+        done = None if _kernel is None else _kernel(self.m, self.v, grads, data, beta1, beta2, keep1, keep2, lr,
+                                                    correction1, correction2, eps)
+        if done is not None:  # the compiled build: the same numbers, computed in C (micrograd_it/_nodes.c)
+            new_m, new_v, new_data, finite = done
+        else:
+            new_m = [beta1 * m + keep1 * g for m, g in zip(self.m, grads)]
+            new_v = [beta2 * v + keep2 * g * g for v, g in zip(self.v, grads)]
+            new_data = [d - lr * (m / correction1) / (sqrt(v / correction2) + eps)
+                        for d, m, v in zip(data, new_m, new_v)]
+            # NaN and infinity stick to a sum: one sum per list sees them all (one that overflows is checked one by one).
+            finite = math.isfinite(sum(new_m)) and math.isfinite(sum(new_v)) and math.isfinite(sum(new_data))
+        if not finite:
+            self._raise_if_not_finite(grads, new_m, new_v, new_data)
         # One call into C runs every write, so no signal handler (Ctrl-C) can run between them.
         _run(itertools.chain(
             map(setattr, self._params, itertools.repeat("data"), new_data),
             map(setattr, [self, self, self], ["m", "v", "steps"], [new_m, new_v, t]),
         ))
 
+    def _raise_if_not_finite(self, grads, new_m, new_v, new_data):
+        """OverflowError naming the first parameter whose new m, v or data is not finite; None if all are."""
+        for (name, value), g, m, v, data in zip(self.named, grads, new_m, new_v, new_data):
+            if not (math.isfinite(m) and math.isfinite(v) and math.isfinite(data)):
+                raise OverflowError(f"Adam step would make {name!r} non-finite (data {value.data!r}, grad {g!r}, "
+                                    f"lr {self.lr!r}); nothing was changed")
+
     def zero_grad(self):
         """Set every parameter's grad to 0.0; return None."""
-        for value in self._params:
-            value.grad = 0.0
+        _run(map(setattr, self._params, itertools.repeat("grad"), itertools.repeat(0.0, len(self._params))))

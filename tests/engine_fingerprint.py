@@ -4,7 +4,10 @@ The battery: each op of the catalogue (each of its test cases) at 40 inputs
 drawn with a fixed seed from the op's domains, its value, its inputs' grads
 after backward() and the central differences of gradcheck; then a W1
 training run (MLP [2, 16, 16, 1] tanh, batch 64, 3 steps of forward,
-backward and SGD): its losses and every gradient and weight. Floats are
+backward and SGD): its losses and every gradient and weight; the operators
++ - * themselves between Values and floats (the compiled build runs them in C,
+micrograd_it/_nodes.c), at ordinary and awkward numbers; and three steps of the
+GPT lesson (forward, backward, Adam): its losses and every weight. Floats are
 printed with float.hex, so two runs agree only when they agree bit for bit.
 The first line of output names the engine that ran (compiled or pure).
 """
@@ -64,10 +67,45 @@ def w1_run(rng, steps=3, batch=64):
     return [[number.hex() for number in row] for row in record]
 
 
+# -113.0: mypyc's marker for an undefined float field; signed zeros; a subnormal; huge numbers
+AWKWARD = [-113.0, 0.0, -0.0, 5e-324, 1e300, -1e300, 1.0, 3.0]
+
+
+def operator_battery(rng, draws=60):
+    """`a op b`, `a op y` and `x op b` for + - *: each result's value, local derivatives and grads."""
+    rows = []
+    for _ in range(draws):
+        x = rng.choice(AWKWARD) if rng.random() < 0.3 else rng.uniform(-5.0, 5.0)
+        y = rng.choice(AWKWARD) if rng.random() < 0.3 else rng.uniform(-5.0, 5.0)
+        for make in (lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b, lambda a, b: a + y,
+                     lambda a, b: x - b, lambda a, b: x * b, lambda a, b: a * 3 - 2):
+            a, b = Value(x), Value(y)
+            try:
+                out = make(a, b)
+            except OverflowError as error:
+                rows.append(["OverflowError", str(error)])
+                continue
+            out.backward()
+            rows.append([number.hex() for number in (out.data, a.grad, b.grad, *out.local_grads)])
+    return rows
+
+
+def gpt_run(steps=3):
+    from micrograd_it.data import SHORT_NAMES
+    from micrograd_it.gpt import GPT
+    from micrograd_it.gpt_train import encode_names, train
+
+    _, itos, docs = encode_names(SHORT_NAMES[:50])
+    model = GPT(len(itos), seed=3)
+    losses = [entry["loss"] for entry in train(model, docs, steps=steps, seed=3)]
+    return [number.hex() for number in losses + [p.data for p in model.parameters()]]
+
+
 def main():
     rng = random.Random(15)
     print(json.dumps({"compiled": micrograd_it.COMPILED, "reason": micrograd_it.COMPILED_REASON}))
-    print(json.dumps({"ops": op_battery(rng), "w1": w1_run(rng)}))
+    print(json.dumps({"ops": op_battery(rng), "w1": w1_run(rng), "operators": operator_battery(rng),
+                      "gpt": gpt_run()}))
 
 
 if __name__ == "__main__":

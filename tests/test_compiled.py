@@ -41,7 +41,7 @@ def _run(code_or_script, *, pure, cwd=None, path=None):
 
 
 def _first_difference(compiled, pure):
-    for part in ("ops", "w1"):
+    for part in ("ops", "w1", "operators", "gpt"):
         for key in (pure[part] if part == "ops" else range(len(pure[part]))):
             if compiled[part][key] != pure[part][key]:
                 return f"{part}[{key!r}]: compiled {compiled[part][key][:4]}..., pure {pure[part][key][:4]}..."
@@ -98,12 +98,12 @@ def test_a_source_changed_since_it_was_compiled_runs_as_source(tmp_path):
 
 @needs_compiled
 def test_compiled_modules_without_a_source_they_were_compiled_from_run_as_source(tmp_path):
-    # e.g. a wheel built from a tree with an in-place build: the .so and the stamp, not _untracked.c
+    # e.g. a wheel built from a tree with an in-place build: the .so and the stamp, not _nodes.c
     root = _copy_of_the_installed_package(tmp_path)
-    os.remove(root / "micrograd_it" / "_untracked.c")
+    os.remove(root / "micrograd_it" / "_nodes.c")
     lines = _run("import micrograd_it; print(micrograd_it.COMPILED); print(micrograd_it.COMPILED_REASON)",
                  pure=False, cwd=root, path=str(root))
-    assert lines[0] == "False" and lines[1].startswith("_untracked.c, compiled into the stamp, cannot be read")
+    assert lines[0] == "False" and lines[1].startswith("_nodes.c, compiled into the stamp, cannot be read")
 
 
 class Labelled(Value):
@@ -126,7 +126,7 @@ def test_value_can_be_subclassed():
     assert x.grad == pytest.approx((1 - math.tanh(t) ** 2) * 3.0, rel=1e-12)
 
 
-# -- the compiled nodes, outside the cyclic collector (micrograd_it/_untracked.c) --------
+# -- the compiled nodes, outside the cyclic collector (micrograd_it/_nodes.c) --------
 
 @needs_compiled
 def test_compiled_nodes_are_not_tracked_by_the_cyclic_collector_and_a_subclass_s_are():
@@ -149,14 +149,14 @@ def test_the_python_source_s_nodes_are_tracked():
 
 @needs_compiled
 def test_the_helper_refuses_a_class_it_was_not_made_for():
-    from micrograd_it import _untracked
+    from micrograd_it import _nodes
 
     for cls in (int, float, micrograd_it.engine.Op.__mro__[-1]):  # not GC-tracked, or not allocated generically
         with pytest.raises(TypeError, match="set_tracked"):
-            _untracked.set_tracked(cls, False)
+            _nodes.set_tracked(cls, False)
     with pytest.raises(TypeError):
-        _untracked.set_tracked("Value", False)
-    assert _untracked.is_tracked_class(dict) and not _untracked.is_tracked_class(Value)
+        _nodes.set_tracked("Value", False)
+    assert _nodes.is_tracked_class(dict) and not _nodes.is_tracked_class(Value)
 
 
 @needs_compiled
