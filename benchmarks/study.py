@@ -3,7 +3,6 @@
     python benchmarks/study.py                      # 3 runs of this checkout
     python benchmarks/study.py --against ../main    # interleaved with another checkout (its own code)
     python benchmarks/study.py --rounds 5 --markdown
-    python benchmarks/study.py --engine             # floats against the engine's own graphs, interleaved
 
 Each run is a fresh process (`python -c "...cli.main(['study', ...])"` with
 the checkout first on sys.path) writing into a new temporary folder. CPU
@@ -14,12 +13,8 @@ printed beside it. With --against, the checkouts alternate run by run, and
 every figure of the two is compared byte for byte (the report only without
 its timing sentence).
 
-With --engine, the same checkout also runs with training and the one-pass
-measurements computed by the engine itself (the study's `batch_step`, which
-computes on floats with micrograd_it/makemore_floats.py, replaced in the run's
-process by that module's `_by_engine`: trace the batch loss, call backward()),
-interleaved with the default runs, and their outputs are compared byte for byte:
-what it would cost the study to train on `Value` graphs (issue 23).
+The study trains on the engine's own graphs (issue 23 deleted its float twin,
+micrograd_it/makemore_floats.py, once the engine was as fast: docs/performance.md).
 """
 
 import argparse
@@ -38,15 +33,12 @@ ROOT = os.path.dirname(HERE)
 TIMING = re.compile(rb"[0-9]+\.[0-9] s")  # the report's "12.3 s in all": not the same from run to run
 
 
-ON_ENGINE = ("import micrograd_it_app.study as study, micrograd_it.makemore_floats as floats; "
-             "study.batch_step = floats._by_engine; ")
 
 
-def run_once(checkout, out_dir, on_engine=False):
-    """Run the default study from `checkout` into `out_dir` (`on_engine`: training on Value graphs); return
-    {wall, cpu, user, sys, max_rss_mb}."""
+def run_once(checkout, out_dir):
+    """Run the default study from `checkout` into `out_dir`; return {wall, cpu, user, sys, max_rss_mb}."""
     code = ("import sys; sys.path.insert(0, sys.argv[1]); from micrograd_it_app.cli import main; "
-            + (ON_ENGINE if on_engine else "") + "sys.exit(main(['study', '--out', sys.argv[2]]))")
+            "sys.exit(main(['study', '--out', sys.argv[2]]))")
     with tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
         process = subprocess.Popen([sys.executable, "-c", code, checkout, out_dir], cwd=checkout,
@@ -94,14 +86,10 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3, help="runs per checkout (default 3)")
     parser.add_argument("--against", help="another checkout of micrograd_it to time the same way, interleaved")
     parser.add_argument("--markdown", action="store_true", help="print the result as a markdown table")
-    parser.add_argument("--engine", action="store_true",
-                        help="also this checkout training on the engine's graphs instead of floats, interleaved")
     args = parser.parse_args(argv)
     checkouts = {"this checkout": ROOT}
     if args.against:
         checkouts[f"--against {args.against}"] = os.path.abspath(args.against)
-    if args.engine:
-        checkouts["this checkout, trained on the engine"] = ROOT
     results = {name: [] for name in checkouts}
     load_before = os.getloadavg()[0]
     scratch = tempfile.mkdtemp(prefix="study-bench-")
@@ -112,7 +100,7 @@ def main(argv=None):
                 order.reverse()  # neither checkout always runs first
             for name, checkout in order:
                 out_dir = os.path.join(scratch, f"{len(results[name])}-{abs(hash(name))}")
-                results[name].append(run_once(checkout, out_dir, on_engine=name.endswith("on the engine")))
+                results[name].append(run_once(checkout, out_dir))
                 results[name][-1]["out"] = out_dir
                 print(f"  {name}: {results[name][-1]['wall']:.1f} s wall, {results[name][-1]['cpu']:.1f} s CPU",
                       file=sys.stderr, flush=True)

@@ -8,7 +8,7 @@ study makes the one pass at the seed's size (32 samples x 200 neurons). So
 refused at once, with a line that says how far each size may go.
 
 The costs per unit, measured on the team's machine (Python 3.11, 2 cores,
-24 GB, the engine compiled; training on floats, micrograd_it/makemore_floats),
+24 GB, the engine compiled; every training step a graph of Values),
 one run in its own process, peak memory from getrusage, CPU time from
 process_time; each figure is the slope between two sizes, so the fixed
 costs (imports, the data set) cancel:
@@ -110,9 +110,10 @@ def _kept_per_run(options):
 
 
 def run_peak(options):
-    """Return the bytes one run of the study adds at its peak, beyond the interpreter (BASE_BYTES): the graph of its
-    largest pass (the evaluation batch, or the one pass at the seed's size) and what it keeps of every step."""
-    units = max(options.batch * options.hidden, options.full_samples * options.full_hidden)
+    """Return the bytes one run of the study adds at its peak, beyond the interpreter (BASE_BYTES): the graphs
+    alive at once (the one pass at the seed's size, kept for the figures; a training step's or an evaluation
+    batch's; the last evaluation's, kept for the figures and pages) and what it keeps of every step."""
+    units = options.full_samples * options.full_hidden + 2 * options.batch * options.hidden
     return units * GRAPH_BYTES_PER_UNIT + _kept_per_run(options)
 
 

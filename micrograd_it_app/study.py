@@ -14,9 +14,9 @@ character. It is set up three ways from one seed:
 The data is the lecture's: makemore's names.txt, split as the lecture splits it
 (micrograd_it.data.lecture_split); every batch is drawn from its 182,625 training
 contexts. The one-pass figures (histograms and saturation map) use the seed's full size,
-32 samples x 200 hidden neurons; training uses smaller sizes. Training steps and
-measurements run on floats (micrograd_it.makemore_floats: the engine's numbers
-bit for bit), in worker processes, so the whole study takes seconds.
+32 samples x 200 hidden neurons; training uses smaller sizes. Every training step
+is the engine's own: the batch loss traced (model.trace()), backward() on its graph
+(about 120,000 Values a step), in worker processes, so the whole study takes seconds.
 """
 
 import functools
@@ -31,7 +31,6 @@ from functools import partial
 from micrograd_it import gc_paused
 from micrograd_it.data import lecture_split, load_names
 from micrograd_it.makemore import CharMLP, batch_loss
-from micrograd_it.makemore_floats import batch_step
 from micrograd_it.optim import SGD
 
 from ._output import UserError
@@ -157,21 +156,28 @@ def layer_numbers(layer, loss, threshold):
     }
 
 
-def one_pass(model, X, Y, indices, threshold, graph=False):
-    """Forward and backward `model` once on `indices`; return (trace, numbers of the hidden layer).
+def batch_step(model, X, Y, indices):
+    """Forward and backward of ``batch_loss(model, X, Y, indices)`` on the engine; return (loss as a float, Trace).
 
-    The trace holds numbers (makemore_floats.batch_step, the engine's numbers bit for bit); with
-    `graph` True it is the engine's own, whose Values an explorer page can walk.
+    Adds each parameter's gradient to its ``.grad`` (zero them first). Raises what the
+    engine raises (ValueError for an empty batch, OverflowError, AnomalyError...).
     """
-    model.zero_grad()
-    if not graph:
-        loss, trace = batch_step(model, X, Y, indices)
-        return trace, layer_numbers(trace.layers[0], loss, threshold)
     with gc_paused():  # the graph has no reference cycles: the collector would find nothing in it
         with model.trace() as trace:
             loss = batch_loss(model, X, Y, indices)
         loss.backward()
-    return trace, layer_numbers(trace.layers[0], loss.data, threshold)
+    return loss.data, trace
+
+
+def one_pass(model, X, Y, indices, threshold):
+    """Forward and backward `model` once on `indices`; return (trace, numbers of the hidden layer).
+
+    The trace is the engine's own (`batch_step`): its Values, which an explorer page walks,
+    stay alive as long as it does.
+    """
+    model.zero_grad()
+    loss, trace = batch_step(model, X, Y, indices)
+    return trace, layer_numbers(trace.layers[0], loss, threshold)
 
 
 def train(model, X, Y, run, options, batches):
@@ -188,8 +194,6 @@ def train(model, X, Y, run, options, batches):
             run.hidden_weights_over_steps.append([[w.data for w in neuron.w] for neuron in hidden_neurons])
             try:
                 optimizer.zero_grad()
-                # the engine's numbers bit for bit, on floats (makemore_floats.py): ~10x sooner than
-                # tracing batch_loss and calling backward()
                 loss, trace = batch_step(model, X, Y, indices)
             except (ArithmeticError, ValueError) as error:  # last step's update threw the numbers out of the floats
                 raise _overflowed(run, step, error) from None
@@ -390,10 +394,11 @@ def _run_config(key, title, init_name, samples, options, out_dir):
         init_trace, run.initial = one_pass(model, X, Y, samples.evaluation, threshold)
     if draw and key != "high_lr":  # the network as it starts; the high-lr run is drawn after training instead
         run.figures.update(figures.network_figure(out_dir, run, model, init_trace))
+    init_trace = None  # its graph is not needed during training
     optimizer = train(model, X, Y, run, options, samples.batches)
     # the explorer pages of the high-lr run walk the graph of its last pass
     try:
-        final_trace, run.final = one_pass(model, X, Y, samples.evaluation, threshold, graph=draw and key == "high_lr")
+        final_trace, run.final = one_pass(model, X, Y, samples.evaluation, threshold)
     except (ArithmeticError, ValueError) as error:  # the last step's update left the floats
         raise _overflowed(run, len(samples.batches), error) from None
     _check_drawable(run, len(samples.batches), run.final["loss"], final_trace.layers[0])
