@@ -41,7 +41,8 @@
  *    to every parameter at every step. Anything else goes to the compiled properties.
  *
  * 6. Adam's update on lists of floats (micrograd_it/optim.py's comprehensions, the same
- *    operations in the same order), for the parameters of any Value class.
+ *    operations in the same order), for the parameters of any Value class; and trace_values'
+ *    walk that counts the activations below a node (micrograd_it/trace_values.py).
  *
  * The fields are read at the offsets of mypyc's struct for Value (the Node struct below).
  * micrograd_it/_compiled.py (_use_nodes) checks them on probe nodes made by the compiled
@@ -614,6 +615,58 @@ error:
     return NULL;
 }
 
+/* trace_values' walk (micrograd_it/trace_values.py, _depth_below): the most activations on any path
+ * below `root`, each node's count remembered in `memo` (a dict: node -> int, the activations' own
+ * counts put there by the caller). The same walk, in C: each node visited once per block. */
+static PyObject *
+activation_depth(PyObject *module, PyObject *args)
+{
+    PyObject *root, *memo, *known, *zero = NULL;
+    Stack stack = {NULL, 0, 0};
+    if (!PyArg_ParseTuple(args, "OO!:activation_depth", &root, &PyDict_Type, &memo) || check_root(root) < 0)
+        return NULL;
+    known = PyDict_GetItemWithError(memo, root);
+    if (known != NULL || PyErr_Occurred()) {
+        Py_XINCREF(known);
+        return known;
+    }
+    zero = PyLong_FromLong(0);
+    if (zero == NULL || push(&stack, (Node *)root) < 0) goto error;
+    while (stack.size != 0) {
+        Node *node = stack.items[stack.size - 1];
+        if (!inputs_defined(node)) goto error;
+        if (node->x == Py_None) {  /* a leaf */
+            if (PyDict_SetItem(memo, (PyObject *)node, zero) < 0) goto error;
+            stack.size--;
+            continue;
+        }
+        PyObject *below_x = PyDict_GetItemWithError(memo, node->x), *below_y = zero;
+        if (below_x == NULL) {
+            if (PyErr_Occurred() || push(&stack, (Node *)node->x) < 0) goto error;
+            continue;
+        }
+        if (node->y != Py_None) {
+            below_y = PyDict_GetItemWithError(memo, node->y);
+            if (below_y == NULL) {
+                if (PyErr_Occurred() || push(&stack, (Node *)node->y) < 0) goto error;
+                continue;
+            }
+        }
+        int greater = PyObject_RichCompareBool(below_x, below_y, Py_GT);
+        if (greater < 0 || PyDict_SetItem(memo, (PyObject *)node, greater ? below_x : below_y) < 0) goto error;
+        stack.size--;
+    }
+    PyMem_Free(stack.items);
+    Py_DECREF(zero);
+    known = PyDict_GetItemWithError(memo, root);
+    Py_XINCREF(known);
+    return known;
+error:
+    PyMem_Free(stack.items);
+    Py_XDECREF(zero);
+    return NULL;
+}
+
 /* -- 5. Adam's update, on lists of floats (micrograd_it/optim.py) ---------------------------- */
 
 /* adam_update(m, v, grads, data, beta1, beta2, keep1, keep2, lr, correction1, correction2, eps):
@@ -811,6 +864,8 @@ static PyMethodDef methods[] = {
      "set_grad_everywhere(flag): False while a no_grad() block is open somewhere (the ops then defer to the engine)."},
     {"count_consumers", count_consumers, METH_VARARGS, "count_consumers(root, leaves): engine._count_consumers in C."},
     {"chain_rule", chain_rule, METH_O, "chain_rule(root): engine._chain_rule in C."},
+    {"activation_depth", activation_depth, METH_VARARGS,
+     "activation_depth(root, memo): trace_values' _depth_below in C (the most activations on a path below root)."},
     {"grads_sum", grads_sum, METH_O, "grads_sum(leaves): the sum of their grads (backward's check that all are finite)."},
     {"set_tracked", set_tracked, METH_VARARGS,
      "set_tracked(cls, tracked): whether the collector tracks the nodes made from now on."},

@@ -62,6 +62,16 @@ _current = contextvars.ContextVar("micrograd_it.trace_values", default=None)
 _open_tracers = weakref.WeakSet()  # the blocks entered and not yet closed, in any thread
 
 
+def _c_depth():
+    """The compiled build's C walk for `_depth_below` (micrograd_it/_nodes.c: the same counts), else None."""
+    from ._compiled import fast_path
+
+    return sys.modules[f"{__package__}._nodes"].activation_depth if fast_path()[0] else None
+
+
+_C_DEPTH = _c_depth()
+
+
 def _record(preact, act, op):
     """The engine's hook (see engine._TraceSwitch): keep the call if this context is tracing."""
     tracer = _current.get()
@@ -217,7 +227,7 @@ class trace_values(Trace):
             if frame is self._block_frame:
                 break
             frame = frame.f_back
-        depth = 1 + self._depth_below(preact)
+        depth = 1 + (self._depth_below(preact) if _C_DEPTH is None else _C_DEPTH(preact, self._depth))
         self._depth[act] = depth
         self._calls.append((site, op, depth, serials, preact, act))
 

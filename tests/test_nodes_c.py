@@ -281,6 +281,28 @@ def test_the_c_walks_give_the_grads_of_the_compiled_source_s_bit_for_bit(seed):
     assert results[0][1:] == results[1][1:]
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_the_c_depth_walk_counts_what_trace_values_python_walk_counts(seed):
+    from micrograd_it.trace_values import trace_values
+
+    root, _ = _random_graph(random.Random(seed), 300)
+    root = root.tanh() * 2.0  # at least one activation on the way down
+    nodes = root.nodes()
+    activations = [node for node in nodes if node.op == "tanh"]
+    memos = []
+    for walk in ("python", "c"):
+        tracer = trace_values()
+        memo = tracer._depth = {}  # what entering the block sets up
+        for node in activations[::3]:  # as _add leaves them: some activations' counts already known
+            memo[node] = len(memo) % 5 + 1
+        if walk == "python":
+            depth = tracer._depth_below(root)
+        else:
+            depth = _helper().activation_depth(root, memo)
+        memos.append((depth, {id(node): count for node, count in memo.items()}))
+    assert memos[0] == memos[1] and memos[0][0] >= 1
+
+
 def test_the_c_walks_refuse_what_is_not_a_value():
     fast = _helper()
     with pytest.raises(TypeError, match="Value"):
@@ -289,6 +311,10 @@ def test_the_c_walks_refuse_what_is_not_a_value():
         fast.count_consumers(Value(1.0), ())
     with pytest.raises(TypeError, match="grads_sum"):
         fast.grads_sum([Value(1.0), 2.0])
+    with pytest.raises(TypeError):
+        fast.activation_depth(Value(1.0), [])
+    with pytest.raises(TypeError, match="Value"):
+        fast.activation_depth("root", {})
     assert fast.grads_sum([]) == 0.0
 
 
