@@ -14,7 +14,7 @@ imports it. Both give the same results bit for bit (tests/test_compiled.py).
 With the compiled engine comes `HELPER`, C built beside it (`_nodes.c`, whose
 header says why): the compiled Value's own instances live in slabs of memory
 that the next graph uses again, outside the cyclic garbage collector's lists
-(a graph of them holds no reference cycle); and, once `use_fast_path` has
+(a graph of them holds no reference cycle); and, once `_use_nodes` has
 checked that its fields are where the C code reads them, the ops + - *, the
 freeing of a graph and backward's two walks run in C, with the same results
 bit for bit. The Python source leaves its nodes tracked and runs all in Python.

@@ -94,7 +94,7 @@ typedef struct {
 /* -- 1. memory: slabs -------------------------------------------------------------------- */
 
 #define SLAB_NODES 512
-#define EMPTY_CAP 256  /* empty slabs kept for the next graph: 256 x 64 KiB */
+#define EMPTY_CAP 256  /* empty slabs kept for the next graph: 256 x 68 KiB (512 blocks of 136 bytes) */
 
 typedef struct Slab Slab;
 
@@ -415,6 +415,9 @@ fast_dealloc(PyObject *self)
         }
         Py_XDECREF(label);
         Py_XDECREF(operation);
+        if (node->pending & 1)  /* a mypyc int too large to be stored inline (a tagged pointer to it), or 1 alone:
+                                   undefined (Value.__new__ without __init__), a NULL pointer */
+            Py_XDECREF((PyObject *)(node->pending & ~(Py_ssize_t)1));
         slab_free(node);
     }
 }

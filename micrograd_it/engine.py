@@ -116,7 +116,7 @@ class _TraceSwitch:
 _tracing: Final = _TraceSwitch()
 
 # The compiled build's C module (micrograd_it/_nodes.c) once its ops, freeing and walks are
-# on (_compiled.py turns them on after checking them; see use_fast_path); else None.
+# on (micrograd_it/_compiled.py's _use_nodes turns them on after checking them); else None.
 _fast: Any = None
 _open_no_grad_blocks = 0
 _no_grad_lock = threading.Lock()

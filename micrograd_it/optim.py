@@ -252,8 +252,8 @@ class Adam:
         correction1, correction2 = 1.0 - beta1**t, 1.0 - beta2**t
         keep1, keep2 = 1.0 - beta1, 1.0 - beta2
         sqrt = math.sqrt
-        # Whole lists at a time (the reads in one call into C each): a third of the time of a loop
-        # over the parameters. Each number is computed as the formula above reads, in that order.
+        # Whole lists at a time (each read of the parameters one call into C), each number computed
+        # as the formula above reads, in that order: the same bits as a loop over the parameters.
         grads = list(map(_grad_of, self._params))
         data = list(map(_data_of, self._params))
         done = None if _kernel is None else _kernel(self.m, self.v, grads, data, beta1, beta2, keep1, keep2, lr,

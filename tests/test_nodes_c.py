@@ -376,6 +376,17 @@ def test_a_million_node_chain_of_c_ops_is_freed_without_recursion():
     assert lines == [repr(float(sum(i - 1.0 for i in range(50_000))))]
 
 
+def test_freeing_a_node_releases_a_count_too_large_to_be_stored_inline():
+    import sys
+
+    big = 2**70  # mypyc keeps such an int as a tagged pointer to it, which freeing must release
+    node = Value(1.0) * 2.0
+    node._pending = big
+    before = sys.getrefcount(big)
+    del node
+    assert sys.getrefcount(big) == before - 1
+
+
 def test_tracked_nodes_of_the_c_ops_are_seen_and_freed_by_the_collector():
     x, w = Value(0.5), Value(-1.0)
     with _compiled.nodes_tracked():
