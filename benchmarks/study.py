@@ -33,8 +33,6 @@ ROOT = os.path.dirname(HERE)
 TIMING = re.compile(rb"[0-9]+\.[0-9] s")  # the report's "12.3 s in all": not the same from run to run
 
 
-
-
 def run_once(checkout, out_dir):
     """Run the default study from `checkout` into `out_dir`; return {wall, cpu, user, sys, max_rss_mb}."""
     code = ("import sys; sys.path.insert(0, sys.argv[1]); from micrograd_it_app.cli import main; "
