@@ -28,7 +28,7 @@ import json
 import os
 import sys
 
-__all__ = ["MODULES", "HELPER", "STAMP", "choose", "nodes_tracked", "fast_path"]
+__all__ = ["MODULES", "HELPER", "STAMP", "choose", "nodes_tracked", "fast_path", "fast_function"]
 
 PACKAGE = __name__.rpartition(".")[0]
 FOLDER = os.path.dirname(os.path.abspath(__file__))
@@ -111,6 +111,12 @@ _FAST_PATH = {"on": False, "reason": "the engine is not compiled"}
 def fast_path():
     """Return (on: bool, the reason when it is off, or ""): whether the C ops, freeing and walks run."""
     return _FAST_PATH["on"], _FAST_PATH["reason"]
+
+
+def fast_function(name):
+    """Return the C helper's function `name` when the fast path is on (its other C code, e.g. Adam's
+    update), else None: the caller then runs its Python, which gives the same numbers."""
+    return getattr(sys.modules[f"{PACKAGE}.{HELPER}"], name) if _FAST_PATH["on"] else None
 
 
 # What micrograd_it/_nodes.c computes for + - *: the local derivatives the catalogue declares for them.

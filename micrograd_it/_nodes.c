@@ -446,14 +446,15 @@ fast_getattro(PyObject *self, PyObject *name)
 static int
 fast_setattro(PyObject *self, PyObject *name, PyObject *value)
 {
-    if (value == NULL && PyDict_GetItemWithError(node_type->tp_dict, name) != NULL) {
+    if (value == NULL) {
         /* del v.data: the compiled properties' setters have no deleter (mypyc's would crash),
          * and a Value without one of its fields is no Value */
-        PyErr_Format(PyExc_AttributeError, "cannot delete the attribute %R of a Value", name);
-        return -1;
-    }
-    if (PyErr_Occurred()) return -1;
-    if (Py_TYPE(self) == node_type && value != NULL && PyFloat_CheckExact(value)) {
+        if (PyDict_GetItemWithError(node_type->tp_dict, name) != NULL) {
+            PyErr_Format(PyExc_AttributeError, "cannot delete the attribute %R of a Value", name);
+            return -1;
+        }
+        if (PyErr_Occurred()) return -1;
+    } else if (Py_TYPE(self) == node_type && PyFloat_CheckExact(value)) {
         Node *node = (Node *)self;
         double number = PyFloat_AS_DOUBLE(value);
         if (name == grad_name) {  /* any float: backward() names a leaf whose grad is NaN or infinite */

@@ -16,8 +16,8 @@ import itertools
 import math
 import numbers
 import operator
-import sys
 
+from ._compiled import fast_function
 from .engine import Value
 
 __all__ = ["SGD", "Adam", "group_name"]
@@ -25,16 +25,7 @@ __all__ = ["SGD", "Adam", "group_name"]
 _run = collections.deque(maxlen=0).extend  # runs an iterator to its end in one call into C
 _grad_of = operator.attrgetter("grad")
 _data_of = operator.attrgetter("data")
-
-
-def _adam_kernel():
-    """The compiled build's Adam update in C (the numbers of Adam.step's comprehensions), else None."""
-    from ._compiled import fast_path
-
-    return sys.modules[f"{__package__}._nodes"].adam_update if fast_path()[0] else None
-
-
-_kernel = _adam_kernel()
+_kernel = fast_function("adam_update")  # the compiled build: Adam.step's comprehensions in C, else None
 
 
 def _describe(value):

@@ -52,6 +52,7 @@ import sys
 import weakref
 
 from . import engine as _engine
+from ._compiled import fast_function
 from .catalogue import CATALOGUE
 from .trace import LayerTrace, Trace, block_abandoned
 
@@ -60,16 +61,7 @@ __all__ = ["trace_values", "ValuesLayerTrace"]
 _ENGINE_FILE = _engine.__file__  # the Python source's frames are skipped (compiled, it has none)
 _current = contextvars.ContextVar("micrograd_it.trace_values", default=None)
 _open_tracers = weakref.WeakSet()  # the blocks entered and not yet closed, in any thread
-
-
-def _c_depth():
-    """The compiled build's C walk for `_depth_below` (micrograd_it/_nodes.c: the same counts), else None."""
-    from ._compiled import fast_path
-
-    return sys.modules[f"{__package__}._nodes"].activation_depth if fast_path()[0] else None
-
-
-_C_DEPTH = _c_depth()
+_C_DEPTH = fast_function("activation_depth")  # the compiled build: `_depth_below` in C (the same counts), else None
 
 
 def _record(preact, act, op):
