@@ -7,7 +7,7 @@ find in it. It still runs, though: every ~700 new GC-tracked objects start a
 young collection, and its full passes rescan every live node. In a training
 loop on the Python source that is a third to a half of the time
 (docs/performance.md), all of it finding nothing. (The compiled engine makes
-its nodes outside the collector's lists, see micrograd_it/_untracked.c, so
+its nodes outside the collector's lists, see micrograd_it/_nodes.c, so
 there pausing saves little; the study pauses it all the same, for the other
 objects it makes and for the Python source.)
 

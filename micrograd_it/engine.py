@@ -9,7 +9,7 @@ reverse topological order. For tanh that is literally ``(1 - t**2) * out.grad``.
 Design choices that keep it fast without hiding the maths:
 - `__slots__` and no per-node closures, so a graph holds no reference cycles
   and Python's cyclic garbage collector has nothing to chase (compiled, the
-  nodes are made outside its lists altogether: micrograd_it/_untracked.c);
+  nodes are made outside its lists altogether: micrograd_it/_nodes.c);
 - at most two inputs per node, kept in slots (no tuple per node);
 - an iterative topological order (Kahn's algorithm), so a chain of a million
   nodes needs no recursion.

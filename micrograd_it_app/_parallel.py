@@ -17,6 +17,7 @@ The results travel back pickled, through a pipe between our own processes;
 nothing pickled is ever read from a file.
 """
 
+import gc
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -33,7 +34,22 @@ from . import _progress
 from ._interrupt import checkpoint, in_worker
 from ._output import UserError, close_locks_in_child
 
-__all__ = ["run_jobs", "workers", "can_fork"]
+__all__ = ["run_jobs", "workers", "can_fork", "Later"]
+
+
+class Later:
+    """A job that needs earlier jobs' results: ``function(folder, *arguments(*their results))``.
+
+    `after` are the indices of those jobs in the same run_jobs list (all before
+    this one); their results are passed in that order, after on_done saw them.
+    The job starts as soon as they are done, while other jobs still run.
+    """
+
+    def __init__(self, function, after, arguments):
+        self.function, self.after, self.arguments = function, tuple(after), arguments
+
+    def call(self, folder, results):
+        return self.function(folder, *self.arguments(*[results[index] for index in self.after]))
 
 
 def can_fork():
@@ -50,7 +66,8 @@ def default_processes():
 
 
 def run_jobs(jobs, out_dir, processes=None, on_done=None, progress=None):
-    """Run `jobs`, a list of (function, args) each called as ``function(folder, *args)``; return their results in order.
+    """Run `jobs`, a list of (function, args) each called as ``function(folder, *args)``, or of `Later` jobs that
+    need earlier ones' results; return their results in order.
 
     `function` writes its files into `folder` and returns a result. With
     `processes` 1 (or fork unavailable) the jobs run here, one after the
@@ -61,16 +78,25 @@ def run_jobs(jobs, out_dir, processes=None, on_done=None, progress=None):
     to `out_dir`). `progress()` makes the one Progress bar drawn while workers
     run (advanced once per training step of any worker; run here, each job
     draws its own). A job's exception is raised here after all workers are stopped.
+    Workers take the first job in the list whose Later dependencies are done.
     """
+    jobs = [job if isinstance(job, Later) else Later(job[0], (), _constant(job[1])) for job in jobs]
+    for index, job in enumerate(jobs):
+        if not all(0 <= before < index for before in job.after):
+            raise ValueError(f"job {index} waits for {list(job.after)}: a job can only wait for jobs before it")
     if workers(len(jobs), processes) == 1:
         results = []
-        for function, args in jobs:
-            results.append(function(out_dir, *args))
+        for job in jobs:
+            results.append(job.call(out_dir, results))
             if on_done is not None:
                 on_done(results[-1], out_dir)
         return results
     with (progress() if progress is not None else _progress.Progress(1, enabled=False)) as bar:
         return _run_forked(jobs, out_dir, workers(len(jobs), processes), on_done, bar)
+
+
+def _constant(args):
+    return lambda: args
 
 
 def workers(n_jobs, processes=None):
@@ -87,11 +113,18 @@ def _run_forked(jobs, out_dir, processes, on_done, progress):
     started = []  # every worker, registered before it starts, so that a Ctrl-C at any moment reaches it
     running = {}  # pipe end -> (job index, process)
     results = [None] * len(jobs)
+    finished = set()
+    freeze = gc.get_freeze_count() == 0  # (a freeze of the caller's own is left as it is)
     try:
+        if freeze:  # the objects made so far (the data set, matplotlib's) out of the collector's sight: a
+            gc.freeze()  # worker's collections would otherwise touch each one, copying its page from this process
         while waiting or running:
-            while waiting and len(running) < processes:
-                index, job = waiting.pop(0)
-                receiver, process = _start(context, job, _job_folder(out_dir, index), started)
+            while len(running) < processes:
+                ready = [place for place, (_, job) in enumerate(waiting) if finished.issuperset(job.after)]
+                if not ready:
+                    break
+                index, job = waiting.pop(ready[0])
+                receiver, process = _start(context, (job, results), _job_folder(out_dir, index), started)
                 running[receiver] = (index, process)
             for receiver in multiprocessing.connection.wait(list(running), timeout=0.2):
                 kind, payload = _receive(receiver)
@@ -110,11 +143,14 @@ def _run_forked(jobs, out_dir, processes, on_done, progress):
                 results[index] = payload
                 if on_done is not None:
                     on_done(payload, _job_folder(out_dir, index))
+                finished.add(index)
             checkpoint()
     finally:
         _stop(started, [_job_folder(out_dir, index) for index in range(len(jobs))])
         for receiver in running:
             receiver.close()
+        if freeze:
+            gc.unfreeze()
     return results
 
 
@@ -159,9 +195,9 @@ def _work(sender, job, folder):
         if hasattr(signal, "pthread_sigmask"):
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
         _progress.forward_steps(lambda loss: sender.send(("step", loss)))
-        function, args = job
+        job, results = job
         try:
-            message = ("done", function(folder, *args))
+            message = ("done", job.call(folder, results))
         except UserError as error:
             message = ("error", UserError(_in_out_dir(str(error), folder)))
         except OSError as error:  # a full disk, a folder made read-only meanwhile: the user's to fix

@@ -262,7 +262,7 @@ def run_study(out_dir, options=None):
     an interrupted study keeps what it finished.
     """
     from . import _study_figures as figures
-    from ._parallel import run_jobs, workers
+    from ._parallel import Later, run_jobs, workers
     from ._results import write_results
     from ._study_numbers import study_numbers
     from .report import write_report
@@ -273,29 +273,35 @@ def run_study(out_dir, options=None):
     result = StudyResult(out_dir=out_dir, options=options, runs=[], tanh_table=tanh_table(),
                          data=data_summary(options))
     samples = draw_samples(X, Y, vocab_size, options)
-    # Longest first, so that the two cores finish together: the three configurations (training and
-    # most figures), the gallery, then the other seeds (training only).
-    jobs = [(_run_config_job, (key, title, init_name, samples, options)) for key, title, init_name in CONFIGS]
-    jobs.append((_figures_job, (figures.shared_figures,)))
+    # One list of jobs, taken in this order by the free core: the too-high learning rate first, so
+    # that the figures over the seeds (the longest figures over runs) start while the fixed init
+    # still trains; each figure over runs starts once the runs it shows are done.
+    by_key = {key: (title, init_name) for key, title, init_name in CONFIGS}
+    keys = ["high_lr", "bad_init", "fixed_init"]
+    jobs = [(_run_config_job, (key, *by_key[key], samples, options)) for key in keys]
     for seed in range(options.seed + 1, options.seed + options.seeds):  # the same run as `study --seed SEED`
         seed_options = replace(options, seed=seed)
         jobs.append((_run_seed_job, (draw_samples(X, Y, vocab_size, seed_options), seed_options)))
-    n_runs = len(jobs) - 1
+    n_runs = len(jobs)
+    over_seeds = [0] + list(range(len(keys), n_runs))  # the too-high learning rate from each seed
+    in_order = [keys.index(key) for key, _, _ in CONFIGS]  # the configurations in CONFIGS' order
+    figure_jobs = {  # in the order the cores take them
+        "gallery": (_figures_job, (figures.shared_figures,)),
+        "after_death": Later(_figures_job, over_seeds, lambda *runs: (figures.after_death_figure, list(runs))),
+        "seeds": Later(_figures_job, over_seeds, lambda *runs: (figures.seeds_figure, list(runs))),
+        "comparison": Later(_figures_job, in_order,
+                            lambda *runs: (figures.comparison_figures, _with_shared_one_pass(runs)))}
+    jobs += figure_jobs.values()
     bar = partial(Progress, n_runs * options.steps, f"{n_runs} runs at once", enabled=options.progress)
     result.processes = workers(len(jobs), options.processes)
+    if result.processes > 1:  # before the workers are forked: each finds matplotlib warmed up
+        figures.warm_up()
     done = run_jobs(jobs, out_dir, options.processes, on_done=_moved_to(out_dir), progress=bar)
-    result.figures.update(done[len(CONFIGS)])
-    runs = done[:len(CONFIGS)] + done[len(CONFIGS) + 1:]
-    result.runs = runs[:len(CONFIGS)]
-    by_key = {run.key: run for run in result.runs}
-    by_key["high_lr"].one_pass = by_key["fixed_init"].one_pass  # it starts from the fixed init: same numbers
-    result.seed_runs = [by_key["high_lr"]] + runs[len(CONFIGS):]
-    # the figures over all runs, drawn at once too
-    for drawn in run_jobs([(_figures_job, (figures.comparison_figures, result.runs)),
-                           (_figures_job, (figures.seeds_figure, result.seed_runs)),
-                           (_figures_job, (figures.after_death_figure, result.seed_runs))],
-                          out_dir, options.processes, on_done=_moved_to(out_dir)):
-        result.figures.update(drawn)
+    result.runs = _with_shared_one_pass([done[index] for index in in_order])
+    result.seed_runs = [done[index] for index in over_seeds]
+    drawn = dict(zip(figure_jobs, done[n_runs:]))  # each job's {kind: path}
+    for name in ("gallery", "comparison", "seeds", "after_death"):  # the report's order
+        result.figures.update(drawn[name])
     if options.torch:
         from ._torch_section import run_torch_section
 
@@ -309,6 +315,14 @@ def run_study(out_dir, options=None):
     result.results = write_results(result)
     result.report = write_report(result)
     return result
+
+
+def _with_shared_one_pass(runs):
+    """The configurations' runs, the too-high learning rate's one-pass numbers set to the fixed init's (it starts
+    from that init: the same numbers)."""
+    by_key = {run.key: run for run in runs}
+    by_key["high_lr"].one_pass = by_key["fixed_init"].one_pass
+    return list(runs)
 
 
 def draw_samples(X, Y, vocab_size, options):
