@@ -58,10 +58,12 @@
 #ifdef Py_GIL_DISABLED
 #error "micrograd_it's C nodes rely on the GIL (the slabs, the ops' shared state): build the pure engine"
 #endif
-#if PY_VERSION_HEX >= 0x030D0000
+#if PY_VERSION_HEX >= 0x030D0000 || !(defined(Py_REF_DEBUG) || defined(Py_TRACE_REFS))
+/* refcount 1. (_Py_NewReference would also tell tracemalloc, which traces the slab, not the
+ * objects inside it: nothing to tell; it counts references only in a debug build.) */
 #define NEW_REFERENCE(op) Py_SET_REFCNT((op), 1)
 #else
-#define NEW_REFERENCE(op) _Py_NewReference(op)  /* refcount 1, and tracemalloc told */
+#define NEW_REFERENCE(op) _Py_NewReference(op)
 #endif
 #include <math.h>
 #include <stdint.h>
@@ -724,6 +726,99 @@ error:
     return NULL;
 }
 
+/* adam_nodes(optimizer, params, m, v, t, beta1, beta2, keep1, keep2, lr, correction1, correction2, eps):
+ * optim.Adam.step on the compiled Values themselves: each parameter's data and grad read from its
+ * fields, new m, v and data computed as adam_update computes them (the same operations in the same
+ * order), and, when every one is finite, written at once: the data fields, then optimizer.m, .v and
+ * .steps (= t). Returns True when written; False when a number would not be finite, None when a
+ * parameter is not a plain compiled Value with its fields defined or m, v hold other than floats:
+ * then nothing is written, and optim.py takes its list path (which raises the error). No Python code
+ * runs between the first write and the last, so no signal handler (Ctrl-C) can cut them in half. */
+static PyObject *
+adam_nodes(PyObject *module, PyObject *args)
+{
+    PyObject *optimizer, *params, *m, *v, *t;
+    double beta1, beta2, keep1, keep2, lr, correction1, correction2, eps;
+    if (!PyArg_ParseTuple(args, "OOOOOdddddddd:adam_nodes", &optimizer, &params, &m, &v, &t, &beta1, &beta2, &keep1,
+                          &keep2, &lr, &correction1, &correction2, &eps))
+        return NULL;
+    if (!PyList_CheckExact(params) || !PyList_CheckExact(m) || !PyList_CheckExact(v) || !PyLong_CheckExact(t))
+        Py_RETURN_NONE;
+    Py_ssize_t n = PyList_GET_SIZE(params);
+    if (PyList_GET_SIZE(m) != n || PyList_GET_SIZE(v) != n) Py_RETURN_NONE;
+    if (!fast_ops || Py_TYPE(optimizer)->tp_setattro != PyObject_GenericSetAttr) Py_RETURN_NONE;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *p = PyList_GET_ITEM(params, i);
+        if (Py_TYPE(p) != node_type || !defined(p) || (((Node *)p)->grad == MARKER && !(((Node *)p)->bitmap & GRAD_BIT)) ||
+            !PyFloat_CheckExact(PyList_GET_ITEM(m, i)) || !PyFloat_CheckExact(PyList_GET_ITEM(v, i)))
+            Py_RETURN_NONE;
+    }
+    double *new_data = PyMem_Malloc((n > 0 ? n : 1) * sizeof(double));
+    PyObject *new_m = PyList_New(n), *new_v = PyList_New(n);
+    if (new_data == NULL || new_m == NULL || new_v == NULL) {
+        PyMem_Free(new_data);
+        Py_XDECREF(new_m);
+        Py_XDECREF(new_v);
+        return PyErr_NoMemory();
+    }
+    int finite = 1;
+    for (Py_ssize_t i = 0; i < n && finite; i++) {
+        Node *p = (Node *)PyList_GET_ITEM(params, i);
+        double g = p->grad;
+        double mi = beta1 * PyFloat_AS_DOUBLE(PyList_GET_ITEM(m, i)) + keep1 * g;
+        double vi = beta2 * PyFloat_AS_DOUBLE(PyList_GET_ITEM(v, i)) + keep2 * g * g;
+        double di = p->data - lr * (mi / correction1) / (sqrt(vi / correction2) + eps);
+        finite = isfinite(mi) && isfinite(vi) && isfinite(di);
+        PyObject *boxed_m = PyFloat_FromDouble(mi), *boxed_v = PyFloat_FromDouble(vi);
+        if (boxed_m == NULL || boxed_v == NULL) {
+            Py_XDECREF(boxed_m);
+            Py_XDECREF(boxed_v);
+            PyMem_Free(new_data);
+            Py_DECREF(new_m);
+            Py_DECREF(new_v);
+            return NULL;
+        }
+        PyList_SET_ITEM(new_m, i, boxed_m);
+        PyList_SET_ITEM(new_v, i, boxed_v);
+        new_data[i] = di;
+    }
+    if (!finite) {  /* (the lists' unfilled places are NULL: list_dealloc skips them) */
+        PyMem_Free(new_data);
+        Py_DECREF(new_m);
+        Py_DECREF(new_v);
+        Py_RETURN_FALSE;
+    }
+    /* the optimizer's attributes exist already: setting them replaces a value in its dict */
+    PyObject *values[3] = {new_m, new_v, t};
+    const char *names[3] = {"m", "v", "steps"};
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Node *p = (Node *)PyList_GET_ITEM(params, i);
+        p->data = new_data[i];
+        if (new_data[i] == MARKER) p->bitmap |= DATA_BIT;
+    }
+    PyMem_Free(new_data);
+    int failed = 0;
+    for (int k = 0; k < 3; k++) failed |= PyObject_SetAttrString(optimizer, names[k], values[k]) < 0;
+    Py_DECREF(new_m);
+    Py_DECREF(new_v);
+    if (failed) return NULL;
+    Py_RETURN_TRUE;
+}
+
+/* zero_grads(params): every parameter's grad set to 0.0, as `p.grad = 0.0` sets it; True when done,
+ * None (nothing written) when params is not a list of plain compiled Values only: optim.py then
+ * sets them one by one. */
+static PyObject *
+zero_grads(PyObject *module, PyObject *params)
+{
+    if (!fast_ops || !PyList_CheckExact(params)) Py_RETURN_NONE;
+    Py_ssize_t n = PyList_GET_SIZE(params);
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (Py_TYPE(PyList_GET_ITEM(params, i)) != node_type) Py_RETURN_NONE;
+    for (Py_ssize_t i = 0; i < n; i++) ((Node *)PyList_GET_ITEM(params, i))->grad = 0.0;
+    Py_RETURN_TRUE;
+}
+
 /* -- the module's functions ---------------------------------------------------------------- */
 
 static PyObject *
@@ -878,6 +973,10 @@ static PyMethodDef methods[] = {
     {"new_instance", new_instance, METH_O, "new_instance(cls): cls.__new__(cls), called directly (no __init__)."},
     {"adam_update", adam_update, METH_VARARGS,
      "adam_update(m, v, grads, data, beta1, beta2, keep1, keep2, lr, c1, c2, eps): optim.Adam's numbers in C."},
+    {"adam_nodes", adam_nodes, METH_VARARGS,
+     "adam_nodes(optimizer, params, m, v, t, beta1, beta2, keep1, keep2, lr, c1, c2, eps): optim.Adam.step on the "
+     "Values' own fields; True when written, False (not finite) or None (not plain Values): nothing written."},
+    {"zero_grads", zero_grads, METH_O, "zero_grads(params): each grad 0.0; True, or None when not plain Values."},
     {"memory", memory, METH_NOARGS, "memory(): {nodes, slabs, empty_slabs, empty_slabs_kept, slab_bytes}: the slabs now."},
     {NULL, NULL, 0, NULL},
 };

@@ -26,6 +26,8 @@ _run = collections.deque(maxlen=0).extend  # runs an iterator to its end in one 
 _grad_of = operator.attrgetter("grad")
 _data_of = operator.attrgetter("data")
 _kernel = fast_function("adam_update")  # the compiled build: Adam.step's comprehensions in C, else None
+_adam_nodes = fast_function("adam_nodes")  # ... and all of Adam.step on the compiled Values' own fields
+_zero_grads = fast_function("zero_grads")  # the compiled build: every grad set to 0.0 in one call, else None
 
 
 def _describe(value):
@@ -183,8 +185,13 @@ class SGD:
 
     def zero_grad(self):
         """Set every parameter's grad to 0.0; return None."""
-        for _, value in self.named:
-            value.grad = 0.0
+        _zero_all([value for _, value in self.named])
+
+
+def _zero_all(params):
+    """Every grad of the list `params` set to 0.0, in one call into C (Ctrl-C cannot leave half of them set)."""
+    if _zero_grads is None or _zero_grads(params) is None:
+        _run(map(setattr, params, itertools.repeat("grad"), itertools.repeat(0.0, len(params))))
 
 
 def _named_scalars(params):
@@ -242,6 +249,9 @@ class Adam:
         lr, eps, t = self.lr, self.eps, self.steps + 1
         correction1, correction2 = 1.0 - beta1**t, 1.0 - beta2**t
         keep1, keep2 = 1.0 - beta1, 1.0 - beta2
+        if _adam_nodes is not None and type(self) is Adam and _adam_nodes(
+                self, self._params, self.m, self.v, t, beta1, beta2, keep1, keep2, lr, correction1, correction2, eps):
+            return  # the compiled build, its own Values: the same numbers, read and written in one call into C
         sqrt = math.sqrt
         # Whole lists at a time (each read of the parameters one call into C), each number computed
         # as the formula above reads, in that order: the same bits as a loop over the parameters.
@@ -275,4 +285,4 @@ class Adam:
 
     def zero_grad(self):
         """Set every parameter's grad to 0.0; return None."""
-        _run(map(setattr, self._params, itertools.repeat("grad"), itertools.repeat(0.0, len(self._params))))
+        _zero_all(self._params)

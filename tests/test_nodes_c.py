@@ -431,3 +431,97 @@ def test_the_layout_check_says_no_to_a_probe_that_does_not_match():
         fast.enable(probe, engine.LEAF, engine._OP_add, engine._OP_sub, engine._OP_mul)
     with pytest.raises(RuntimeError, match="once"):
         fast.install(Value, 16)
+
+
+# -- Adam's step and zero_grad on the Values' own fields -----------------------------------
+
+def _adam_state(opt):
+    return ([_bits(p.data) for p in opt._params], [_bits(m) for m in opt.m], [_bits(v) for v in opt.v], opt.steps)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_adam_on_the_values_fields_gives_the_list_paths_numbers_bit_for_bit(seed, monkeypatch):
+    from micrograd_it import optim
+
+    rng = random.Random(seed)
+    data = [rng.choice(SPECIAL[:4] + [rng.gauss(0, 1) * 10 ** rng.uniform(-5, 3)]) for _ in range(40)]
+    runs = []
+    for kernel in (optim._adam_nodes, None):
+        monkeypatch.setattr(optim, "_adam_nodes", kernel)
+        params = [Value(x) for x in data]
+        params += params[:3]  # a parameter listed twice: both places read before either is written
+        opt = optim.Adam(params, lr=0.05, betas=(0.8, 0.95), eps=1e-8)
+        grads = random.Random(seed + 100)
+        states = []
+        for step in range(6):
+            for p in params:
+                p.grad = grads.choice([0.0, -0.0, grads.gauss(0, 1) * 10 ** grads.uniform(-6, 2)])
+            opt.lr = 0.05 * (1 - step / 6)
+            opt.step()
+            states.append(_adam_state(opt))
+        runs.append(states)
+    assert runs[0] == runs[1]
+
+
+def test_adam_nodes_writes_nothing_when_it_cannot_or_must_not(monkeypatch):
+    from micrograd_it import optim
+
+    nodes = _helper()
+
+    class Sub(Value):
+        pass
+
+    class MyAdam(optim.Adam):
+        pass
+
+    args = (1, 0.9, 0.999, 0.1, 0.001, 0.01, 0.1, 0.001, 1e-8)
+    params = [Value(1.0), Value(2.0)]
+    for p in params:
+        p.grad = 0.5
+    opt = optim.Adam(params, lr=0.01)
+    before = _adam_state(opt)
+    assert nodes.adam_nodes(opt, params + [Sub(3.0)], opt.m + [0.0], opt.v + [0.0], *args) is None
+    assert nodes.adam_nodes(opt, params, [0, 0.0], opt.v, *args) is None  # an int among the moments
+    assert nodes.adam_nodes(opt, params, opt.m[:1], opt.v, *args) is None  # lengths differ
+    assert nodes.adam_nodes(opt, tuple(params), opt.m, opt.v, *args) is None
+    undefined = _helper().new_instance(Value)
+    assert nodes.adam_nodes(opt, [undefined], [0.0], [0.0], *args) is None
+    params[1].grad = 1e308  # v = g * g overflows
+    assert nodes.adam_nodes(opt, params, opt.m, opt.v, *args) is False
+    assert _adam_state(opt) == before
+    params[1].grad = 0.5
+    # a subclass of Adam may have its own attributes: the list path runs, with the same numbers
+    mine, theirs = MyAdam([Value(1.0)], lr=0.01), optim.Adam([Value(1.0)], lr=0.01)
+    for opt_ in (mine, theirs):
+        opt_._params[0].grad = 0.25
+        opt_.step()
+    assert _adam_state(mine) == _adam_state(theirs)
+    monkeypatch.setattr(optim, "_adam_nodes", lambda *args: pytest.fail("not for a subclass of Adam"))
+    mine.step()
+
+
+def test_a_data_of_minus_113_written_by_adam_nodes_reads_as_a_number():
+    # beta 0.5 and corrections 0.5, eps 0: at g = 1 the update is lr exactly, -100 - 13 = -113.0
+    opt = type("Opt", (), {})()
+    param = Value(-100.0)
+    param.grad = 1.0
+    assert _helper().adam_nodes(opt, [param], [0.0], [0.0], 1, 0.5, 0.5, 0.5, 0.5, 13.0, 0.5, 0.5, 0.0) is True
+    assert param.data == -113.0 and (opt.m, opt.v, opt.steps) == ([0.5], [0.5], 1)
+
+
+def test_zero_grad_sets_every_grad_in_one_call_or_leaves_them_all_to_setattr():
+    from micrograd_it import optim
+
+    class Sub(Value):
+        pass
+
+    params = [Value(1.0), Value(2.0), Sub(3.0)]
+    for p in params:
+        p.grad = 7.0
+    assert _helper().zero_grads(params) is None and [p.grad for p in params] == [7.0] * 3
+    assert _helper().zero_grads(params[:2]) is True and [p.grad for p in params] == [0.0, 0.0, 7.0]
+    for opt in (optim.SGD(params, lr=0.1), optim.Adam(params)):
+        for p in params:
+            p.grad = -1.5
+        opt.zero_grad()
+        assert [_bits(p.grad) for p in params] == [_bits(0.0)] * 3
