@@ -4,7 +4,6 @@ Every function returns a dict {kind: path} of what it wrote; report.py embeds
 them by kind.
 """
 
-import io
 import os
 import sys
 
@@ -30,18 +29,6 @@ def _save(fig, out_dir, name):
 def _new_figure(width=6.4, height=3.6):
     # A Figure made directly (not through pyplot) is never registered globally and needs no close().
     return Figure(figsize=(width, height), layout="constrained")
-
-
-def warm_up():
-    """Draw a small figure into memory (nothing written), so that the worker processes forked after it find
-    matplotlib's fonts loaded and its mathtext parser built: otherwise each of them builds them again
-    (about 0.1 s of CPU each)."""
-    fig = _new_figure(2.0, 1.5)
-    ax = fig.subplots()
-    ax.plot([1.0, 100.0], [1.0, 2.0])
-    ax.set(xscale="log", title="warm-up")  # a log axis: its tick labels are mathtext
-    fig.suptitle("warm-up", fontweight="bold")
-    fig.savefig(io.BytesIO(), format="png")
 
 
 def shared_figures(out_dir):

@@ -294,8 +294,6 @@ def run_study(out_dir, options=None):
     jobs += figure_jobs.values()
     bar = partial(Progress, n_runs * options.steps, f"{n_runs} runs at once", enabled=options.progress)
     result.processes = workers(len(jobs), options.processes)
-    if result.processes > 1:  # before the workers are forked: each finds matplotlib warmed up
-        figures.warm_up()
     done = run_jobs(jobs, out_dir, options.processes, on_done=_moved_to(out_dir), progress=bar)
     result.runs = _with_shared_one_pass([done[index] for index in in_order])
     result.seed_runs = [done[index] for index in over_seeds]
