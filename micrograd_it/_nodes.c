@@ -41,8 +41,9 @@
  *    to every parameter at every step. Anything else goes to the compiled properties.
  *
  * 6. Adam's update on lists of floats (micrograd_it/optim.py's comprehensions, the same
- *    operations in the same order), for the parameters of any Value class; and trace_values'
- *    walk that counts the activations below a node (micrograd_it/trace_values.py).
+ *    operations in the same order), for the parameters of any Value class, and on the compiled
+ *    Values' own fields (read, computed, checked, then written in one call); zero_grad's writes;
+ *    and trace_values' walk that counts the activations below a node (micrograd_it/trace_values.py).
  *
  * The fields are read at the offsets of mypyc's struct for Value (the Node struct below).
  * micrograd_it/_compiled.py (_use_nodes) checks them on probe nodes made by the compiled
@@ -673,7 +674,23 @@ error:
     return NULL;
 }
 
-/* -- 5. Adam's update, on lists of floats (micrograd_it/optim.py) ---------------------------- */
+/* -- 5. Adam's update (micrograd_it/optim.py) ------------------------------------------------- */
+
+typedef struct {
+    double beta1, beta2, keep1, keep2, lr, correction1, correction2, eps;
+} AdamKnobs;
+
+/* One parameter's new m, v and data into out[0..2], as optim.Adam.step's comprehensions compute them
+ * (the same operations in the same order); whether all three are finite. Both kernels below use it. */
+static inline int
+adam_one(const AdamKnobs *k, double g, double m, double v, double data, double out[3])
+{
+    out[0] = k->beta1 * m + k->keep1 * g;
+    out[1] = k->beta2 * v + k->keep2 * g * g;
+    out[2] = data - k->lr * (out[0] / k->correction1) / (sqrt(out[1] / k->correction2) + k->eps);
+    return isfinite(out[0]) && isfinite(out[1]) && isfinite(out[2]);
+}
+
 
 /* adam_update(m, v, grads, data, beta1, beta2, keep1, keep2, lr, correction1, correction2, eps):
  * (new m, new v, new data, all finite) computed as optim.Adam.step's comprehensions compute
@@ -683,10 +700,10 @@ static PyObject *
 adam_update(PyObject *module, PyObject *args)
 {
     PyObject *m, *v, *grads, *data;
-    double beta1, beta2, keep1, keep2, lr, correction1, correction2, eps;
+    AdamKnobs k;
     if (!PyArg_ParseTuple(args, "O!O!O!O!dddddddd:adam_update", &PyList_Type, &m, &PyList_Type, &v,
-                          &PyList_Type, &grads, &PyList_Type, &data, &beta1, &beta2, &keep1, &keep2, &lr,
-                          &correction1, &correction2, &eps))
+                          &PyList_Type, &grads, &PyList_Type, &data, &k.beta1, &k.beta2, &k.keep1, &k.keep2, &k.lr,
+                          &k.correction1, &k.correction2, &k.eps))
         return NULL;
     Py_ssize_t n = PyList_GET_SIZE(m);
     if (PyList_GET_SIZE(v) != n || PyList_GET_SIZE(grads) != n || PyList_GET_SIZE(data) != n) {
@@ -702,12 +719,11 @@ adam_update(PyObject *module, PyObject *args)
     if (new_m == NULL || new_v == NULL || new_data == NULL) goto error;
     int finite = 1;
     for (Py_ssize_t i = 0; i < n; i++) {
-        double g = PyFloat_AS_DOUBLE(PyList_GET_ITEM(grads, i));
-        double mi = beta1 * PyFloat_AS_DOUBLE(PyList_GET_ITEM(m, i)) + keep1 * g;
-        double vi = beta2 * PyFloat_AS_DOUBLE(PyList_GET_ITEM(v, i)) + keep2 * g * g;
-        double di = PyFloat_AS_DOUBLE(PyList_GET_ITEM(data, i)) - lr * (mi / correction1) / (sqrt(vi / correction2) + eps);
-        finite &= isfinite(mi) && isfinite(vi) && isfinite(di);
-        PyObject *boxed_m = PyFloat_FromDouble(mi), *boxed_v = PyFloat_FromDouble(vi), *boxed_d = PyFloat_FromDouble(di);
+        double out[3];
+        finite &= adam_one(&k, PyFloat_AS_DOUBLE(PyList_GET_ITEM(grads, i)), PyFloat_AS_DOUBLE(PyList_GET_ITEM(m, i)),
+                           PyFloat_AS_DOUBLE(PyList_GET_ITEM(v, i)), PyFloat_AS_DOUBLE(PyList_GET_ITEM(data, i)), out);
+        PyObject *boxed_m = PyFloat_FromDouble(out[0]), *boxed_v = PyFloat_FromDouble(out[1]);
+        PyObject *boxed_d = PyFloat_FromDouble(out[2]);
         if (boxed_m == NULL || boxed_v == NULL || boxed_d == NULL) {
             Py_XDECREF(boxed_m);
             Py_XDECREF(boxed_v);
@@ -738,9 +754,9 @@ static PyObject *
 adam_nodes(PyObject *module, PyObject *args)
 {
     PyObject *optimizer, *params, *m, *v, *t;
-    double beta1, beta2, keep1, keep2, lr, correction1, correction2, eps;
-    if (!PyArg_ParseTuple(args, "OOOOOdddddddd:adam_nodes", &optimizer, &params, &m, &v, &t, &beta1, &beta2, &keep1,
-                          &keep2, &lr, &correction1, &correction2, &eps))
+    AdamKnobs k;
+    if (!PyArg_ParseTuple(args, "OOOOOdddddddd:adam_nodes", &optimizer, &params, &m, &v, &t, &k.beta1, &k.beta2,
+                          &k.keep1, &k.keep2, &k.lr, &k.correction1, &k.correction2, &k.eps))
         return NULL;
     if (!PyList_CheckExact(params) || !PyList_CheckExact(m) || !PyList_CheckExact(v) || !PyLong_CheckExact(t))
         Py_RETURN_NONE;
@@ -764,12 +780,10 @@ adam_nodes(PyObject *module, PyObject *args)
     int finite = 1;
     for (Py_ssize_t i = 0; i < n && finite; i++) {
         Node *p = (Node *)PyList_GET_ITEM(params, i);
-        double g = p->grad;
-        double mi = beta1 * PyFloat_AS_DOUBLE(PyList_GET_ITEM(m, i)) + keep1 * g;
-        double vi = beta2 * PyFloat_AS_DOUBLE(PyList_GET_ITEM(v, i)) + keep2 * g * g;
-        double di = p->data - lr * (mi / correction1) / (sqrt(vi / correction2) + eps);
-        finite = isfinite(mi) && isfinite(vi) && isfinite(di);
-        PyObject *boxed_m = PyFloat_FromDouble(mi), *boxed_v = PyFloat_FromDouble(vi);
+        double out[3];
+        finite = adam_one(&k, p->grad, PyFloat_AS_DOUBLE(PyList_GET_ITEM(m, i)), PyFloat_AS_DOUBLE(PyList_GET_ITEM(v, i)),
+                          p->data, out);
+        PyObject *boxed_m = PyFloat_FromDouble(out[0]), *boxed_v = PyFloat_FromDouble(out[1]);
         if (boxed_m == NULL || boxed_v == NULL) {
             Py_XDECREF(boxed_m);
             Py_XDECREF(boxed_v);
@@ -780,7 +794,7 @@ adam_nodes(PyObject *module, PyObject *args)
         }
         PyList_SET_ITEM(new_m, i, boxed_m);
         PyList_SET_ITEM(new_v, i, boxed_v);
-        new_data[i] = di;
+        new_data[i] = out[2];
     }
     if (!finite) {  /* (the lists' unfilled places are NULL: list_dealloc skips them) */
         PyMem_Free(new_data);

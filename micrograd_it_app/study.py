@@ -283,7 +283,7 @@ def run_study(out_dir, options=None):
         seed_options = replace(options, seed=seed)
         jobs.append((_run_seed_job, (draw_samples(X, Y, vocab_size, seed_options), seed_options)))
     n_runs = len(jobs)
-    over_seeds = [0] + list(range(len(keys), n_runs))  # the too-high learning rate from each seed
+    over_seeds = [keys.index("high_lr")] + list(range(len(keys), n_runs))  # the too-high learning rate from each seed
     in_order = [keys.index(key) for key, _, _ in CONFIGS]  # the configurations in CONFIGS' order
     figure_jobs = {  # in the order the cores take them
         "gallery": (_figures_job, (figures.shared_figures,)),

@@ -28,12 +28,12 @@ def _laid_out_once(figure, suffix, dpi):
 
     On a figure with a layout engine (the "constrained" layout viz uses),
     matplotlib's savefig first draws the whole figure without rendering it, to
-    lay it out, then draws it again: a third of the time it spends in a
-    figure. Laid out here with the renderer savefig then draws with (the same
-    Agg renderer, at the same dpi), the figure is drawn once, to the same
-    pixels. The engine is put back afterwards. Anything else (SVG, another
-    dpi than the figure's, a canvas that is not Agg's) is saved as matplotlib
-    saves it.
+    lay it out, then draws it again (12 % of a study figure's instructions).
+    Laid out here with the renderer savefig then draws with (the figure's Agg
+    canvas, which a figure made without pyplot gets here and keeps, at the
+    same dpi), the figure is drawn once, to the same bytes. The engine is put
+    back afterwards. Anything else (SVG, another dpi than the figure's, a
+    canvas that is not Agg's) is saved as matplotlib saves it.
     """
     from matplotlib.backend_bases import FigureCanvasBase
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -47,8 +47,8 @@ def _laid_out_once(figure, suffix, dpi):
     if type(figure.canvas) is FigureCanvasBase:  # a Figure made without pyplot: draw it with Agg, as savefig would
         FigureCanvasAgg(figure)
     engine.execute(figure)
-    figure.set_layout_engine(None)  # no engine at all: savefig's first draw is for a figure's engine
     try:
+        figure.set_layout_engine(None)  # no engine at all: savefig's first draw is for a figure's engine
         yield
     finally:
         figure.set_layout_engine(engine)
