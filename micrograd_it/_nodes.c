@@ -680,6 +680,17 @@ typedef struct {
     double beta1, beta2, keep1, keep2, lr, correction1, correction2, eps;
 } AdamKnobs;
 
+/* list[i] = number, boxed, in a list being filled; -1 on no memory (list[i] stays NULL, which
+ * freeing the list skips). */
+static inline int
+put_float(PyObject *list, Py_ssize_t i, double number)
+{
+    PyObject *boxed = PyFloat_FromDouble(number);
+    if (boxed == NULL) return -1;
+    PyList_SET_ITEM(list, i, boxed);
+    return 0;
+}
+
 /* One parameter's new m, v and data into out[0..2], as optim.Adam.step's comprehensions compute them
  * (the same operations in the same order); whether all three are finite. Both kernels below use it. */
 static inline int
@@ -722,17 +733,8 @@ adam_update(PyObject *module, PyObject *args)
         double out[3];
         finite &= adam_one(&k, PyFloat_AS_DOUBLE(PyList_GET_ITEM(grads, i)), PyFloat_AS_DOUBLE(PyList_GET_ITEM(m, i)),
                            PyFloat_AS_DOUBLE(PyList_GET_ITEM(v, i)), PyFloat_AS_DOUBLE(PyList_GET_ITEM(data, i)), out);
-        PyObject *boxed_m = PyFloat_FromDouble(out[0]), *boxed_v = PyFloat_FromDouble(out[1]);
-        PyObject *boxed_d = PyFloat_FromDouble(out[2]);
-        if (boxed_m == NULL || boxed_v == NULL || boxed_d == NULL) {
-            Py_XDECREF(boxed_m);
-            Py_XDECREF(boxed_v);
-            Py_XDECREF(boxed_d);
+        if (put_float(new_m, i, out[0]) < 0 || put_float(new_v, i, out[1]) < 0 || put_float(new_data, i, out[2]) < 0)
             goto error;
-        }
-        PyList_SET_ITEM(new_m, i, boxed_m);
-        PyList_SET_ITEM(new_v, i, boxed_v);
-        PyList_SET_ITEM(new_data, i, boxed_d);
     }
     return Py_BuildValue("(NNNO)", new_m, new_v, new_data, finite ? Py_True : Py_False);
 error:
@@ -783,17 +785,12 @@ adam_nodes(PyObject *module, PyObject *args)
         double out[3];
         finite = adam_one(&k, p->grad, PyFloat_AS_DOUBLE(PyList_GET_ITEM(m, i)), PyFloat_AS_DOUBLE(PyList_GET_ITEM(v, i)),
                           p->data, out);
-        PyObject *boxed_m = PyFloat_FromDouble(out[0]), *boxed_v = PyFloat_FromDouble(out[1]);
-        if (boxed_m == NULL || boxed_v == NULL) {
-            Py_XDECREF(boxed_m);
-            Py_XDECREF(boxed_v);
+        if (put_float(new_m, i, out[0]) < 0 || put_float(new_v, i, out[1]) < 0) {
             PyMem_Free(new_data);
             Py_DECREF(new_m);
             Py_DECREF(new_v);
             return NULL;
         }
-        PyList_SET_ITEM(new_m, i, boxed_m);
-        PyList_SET_ITEM(new_v, i, boxed_v);
         new_data[i] = out[2];
     }
     if (!finite) {  /* (the lists' unfilled places are NULL: list_dealloc skips them) */
