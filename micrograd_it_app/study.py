@@ -95,7 +95,7 @@ class ConfigRun:
     final: dict = field(default_factory=dict)  # after training, on a fixed evaluation batch
     ratio_history: list = field(default_factory=list)  # SGD's log10 update:data ratio per group, per step
     figures: dict = field(default_factory=dict)
-    replay: list = field(default_factory=list)  # per step, viz.replay.replay_frame of the hidden layer
+    replay: list = field(default_factory=list)  # per step, viz.replay.replay_frame of the hidden layer (drawn high lr)
     pages: dict = field(default_factory=dict)  # interactive pages (replay, explorers): kind -> path
     seed: int = 0
     dead_neurons_over_steps: list = field(default_factory=list)  # which hidden neurons were dead, per step
@@ -180,8 +180,9 @@ def one_pass(model, X, Y, indices, threshold):
     return trace, layer_numbers(trace.layers[0], loss, threshold)
 
 
-def train(model, X, Y, run, options, batches):
-    """Train `model` with SGD at `run.lr` on `batches`; fill run.losses, the per-step dead/saturation counts and weights.
+def train(model, X, Y, run, options, batches, replay=True):
+    """Train `model` with SGD at `run.lr` on `batches`; fill run.losses, the per-step dead/saturation counts and weights,
+    and with `replay` the frames of the replay page (run.replay).
 
     Returns the optimizer (its ratio_history holds the update:data ratios).
     """
@@ -209,7 +210,8 @@ def train(model, X, Y, run, options, batches):
             run.dead_neurons_over_steps.append(dead)
             run.saturated_over_steps.append(100.0 * sum(saturated) / len(saturated))
             run.losses.append(loss)
-            run.replay.append(replay_frame(hidden, loss, options.threshold))
+            if replay:
+                run.replay.append(replay_frame(hidden, loss, options.threshold))
             bar.update(loss=loss)
         run.hidden_weights_over_steps.append([[w.data for w in neuron.w] for neuron in hidden_neurons])
     run.ratio_history = optimizer.ratio_history
@@ -407,7 +409,8 @@ def _run_config(key, title, init_name, samples, options, out_dir):
     if draw and key != "high_lr":  # the network as it starts; the high-lr run is drawn after training instead
         run.figures.update(figures.network_figure(out_dir, run, model, init_trace))
     init_trace = None  # its graph is not needed during training
-    optimizer = train(model, X, Y, run, options, samples.batches)
+    # only the drawn too-high learning rate has a replay page
+    optimizer = train(model, X, Y, run, options, samples.batches, replay=draw and key == "high_lr")
     # the explorer pages of the high-lr run walk the graph of its last pass
     try:
         final_trace, run.final = one_pass(model, X, Y, samples.evaluation, threshold)
