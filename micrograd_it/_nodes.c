@@ -809,7 +809,7 @@ adam_nodes(PyObject *module, PyObject *args)
     }
     PyMem_Free(new_data);
     int failed = 0;
-    for (int k = 0; k < 3; k++) failed |= PyObject_SetAttrString(optimizer, names[k], values[k]) < 0;
+    for (int j = 0; j < 3; j++) failed |= PyObject_SetAttrString(optimizer, names[j], values[j]) < 0;
     Py_DECREF(new_m);
     Py_DECREF(new_v);
     if (failed) return NULL;
