@@ -339,6 +339,29 @@ defined(PyObject *node)
     return ((Node *)node)->data != MARKER || (((Node *)node)->bitmap & DATA_BIT);
 }
 
+/* The same for its grad. */
+static inline int
+grad_defined(Node *node)
+{
+    return node->grad != MARKER || (node->bitmap & GRAD_BIT);
+}
+
+/* A node's data and grad written as mypyc's setters write them: a number that is exactly the
+ * marker gets its bit (a value, not mypyc's "undefined"). */
+static inline void
+set_data(Node *node, double number)
+{
+    node->data = number;
+    if (number == MARKER) node->bitmap |= DATA_BIT;
+}
+
+static inline void
+set_grad(Node *node, double number)
+{
+    node->grad = number;
+    if (number == MARKER) node->bitmap |= GRAD_BIT;
+}
+
 /* The slot of one op: a Value and a Value, a Value and a float, a float and a Value (the float
  * becomes a leaf first, as `_as_value` makes it). EXPR, DX and DY on the doubles x and y. */
 #define FAST_OP(NAME, COMPILED, OP, EXPR, DX, DY)                                              \
@@ -439,7 +462,7 @@ fast_getattro(PyObject *self, PyObject *name)
 {
     if (Py_TYPE(self) == node_type) {
         Node *node = (Node *)self;
-        if (name == grad_name && (node->grad != MARKER || (node->bitmap & GRAD_BIT)))
+        if (name == grad_name && grad_defined(node))
             return PyFloat_FromDouble(node->grad);
         if (name == data_name && defined(self)) return PyFloat_FromDouble(node->data);
     }
@@ -461,13 +484,11 @@ fast_setattro(PyObject *self, PyObject *name, PyObject *value)
         Node *node = (Node *)self;
         double number = PyFloat_AS_DOUBLE(value);
         if (name == grad_name) {  /* any float: backward() names a leaf whose grad is NaN or infinite */
-            node->grad = number;
-            if (number == MARKER) node->bitmap |= GRAD_BIT;
+            set_grad(node, number);
             return 0;
         }
         if (name == data_name && isfinite(number)) {  /* not finite: the property's ValueError */
-            node->data = number;
-            if (number == MARKER) node->bitmap |= DATA_BIT;
+            set_data(node, number);
             return 0;
         }
     }
@@ -603,14 +624,12 @@ chain_rule(PyObject *module, PyObject *root)
         if (out->x == Py_None) continue;
         double g = out->grad;
         Node *input = (Node *)out->x;
-        input->grad += out->dx * g;
-        if (input->grad == MARKER) input->bitmap |= GRAD_BIT;  /* a value, not mypyc's "undefined" */
+        set_grad(input, input->grad + out->dx * g);
         input->pending -= ONE_PENDING;
         if (input->pending == 0 && push(&ready, input) < 0) goto error;
         if (out->y != Py_None) {
             input = (Node *)out->y;
-            input->grad += out->dy * g;
-            if (input->grad == MARKER) input->bitmap |= GRAD_BIT;
+            set_grad(input, input->grad + out->dy * g);
             input->pending -= ONE_PENDING;
             if (input->pending == 0 && push(&ready, input) < 0) goto error;
         }
@@ -767,7 +786,7 @@ adam_nodes(PyObject *module, PyObject *args)
     if (!fast_ops || Py_TYPE(optimizer)->tp_setattro != PyObject_GenericSetAttr) Py_RETURN_NONE;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *p = PyList_GET_ITEM(params, i);
-        if (Py_TYPE(p) != node_type || !defined(p) || (((Node *)p)->grad == MARKER && !(((Node *)p)->bitmap & GRAD_BIT)) ||
+        if (Py_TYPE(p) != node_type || !defined(p) || !grad_defined((Node *)p) ||
             !PyFloat_CheckExact(PyList_GET_ITEM(m, i)) || !PyFloat_CheckExact(PyList_GET_ITEM(v, i)))
             Py_RETURN_NONE;
     }
@@ -802,11 +821,7 @@ adam_nodes(PyObject *module, PyObject *args)
     /* the optimizer's attributes exist already: setting them replaces a value in its dict */
     PyObject *values[3] = {new_m, new_v, t};
     const char *names[3] = {"m", "v", "steps"};
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Node *p = (Node *)PyList_GET_ITEM(params, i);
-        p->data = new_data[i];
-        if (new_data[i] == MARKER) p->bitmap |= DATA_BIT;
-    }
+    for (Py_ssize_t i = 0; i < n; i++) set_data((Node *)PyList_GET_ITEM(params, i), new_data[i]);
     PyMem_Free(new_data);
     int failed = 0;
     for (int j = 0; j < 3; j++) failed |= PyObject_SetAttrString(optimizer, names[j], values[j]) < 0;

@@ -278,9 +278,9 @@ def run_study(out_dir, options=None):
     # One list of jobs, taken in this order by the free core: the too-high learning rate first, so
     # that the figures over the seeds (the longest figures over runs) start while the fixed init
     # still trains; each figure over runs starts once the runs it shows are done.
-    by_key = {key: (title, init_name) for key, title, init_name in CONFIGS}
+    titles_inits = {key: (title, init_name) for key, title, init_name in CONFIGS}
     keys = ["high_lr", "bad_init", "fixed_init"]
-    jobs = [(_run_config_job, (key, *by_key[key], samples, options)) for key in keys]
+    jobs = [(_run_config_job, (key, *titles_inits[key], samples, options)) for key in keys]
     for seed in range(options.seed + 1, options.seed + options.seeds):  # the same run as `study --seed SEED`
         seed_options = replace(options, seed=seed)
         jobs.append((_run_seed_job, (draw_samples(X, Y, vocab_size, seed_options), seed_options)))
@@ -291,13 +291,14 @@ def run_study(out_dir, options=None):
         "gallery": (_figures_job, (figures.shared_figures,)),
         "after_death": Later(_figures_job, over_seeds, lambda *runs: (figures.after_death_figure, list(runs))),
         "seeds": Later(_figures_job, over_seeds, lambda *runs: (figures.seeds_figure, list(runs))),
-        "comparison": Later(_figures_job, in_order,
-                            lambda *runs: (figures.comparison_figures, _with_shared_one_pass(runs)))}
+        "comparison": Later(_figures_job, in_order, lambda *runs: (figures.comparison_figures, list(runs)))}
     jobs += figure_jobs.values()
     bar = partial(Progress, n_runs * options.steps, f"{n_runs} runs at once", enabled=options.progress)
     result.processes = workers(len(jobs), options.processes)
     done = run_jobs(jobs, out_dir, options.processes, on_done=_moved_to(out_dir), progress=bar)
-    result.runs = _with_shared_one_pass([done[index] for index in in_order])
+    result.runs = [done[index] for index in in_order]
+    by_key = {run.key: run for run in result.runs}
+    by_key["high_lr"].one_pass = by_key["fixed_init"].one_pass  # it starts from the fixed init: same numbers
     result.seed_runs = [done[index] for index in over_seeds]
     drawn = dict(zip(figure_jobs, done[n_runs:]))  # each job's {kind: path}
     for name in ("gallery", "comparison", "seeds", "after_death"):  # the report's order
@@ -315,14 +316,6 @@ def run_study(out_dir, options=None):
     result.results = write_results(result)
     result.report = write_report(result)
     return result
-
-
-def _with_shared_one_pass(runs):
-    """The configurations' runs, the too-high learning rate's one-pass numbers set to the fixed init's (it starts
-    from that init: the same numbers)."""
-    by_key = {run.key: run for run in runs}
-    by_key["high_lr"].one_pass = by_key["fixed_init"].one_pass
-    return list(runs)
 
 
 def draw_samples(X, Y, vocab_size, options):
